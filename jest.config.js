@@ -1,0 +1,10 @@
+/** Tests need the emulator CA trusted: run them through `npm test` (see test/run-jest.js). */
+module.exports = {
+	preset: 'ts-jest',
+	testEnvironment: 'node',
+	roots: ['<rootDir>/test'],
+	testMatch: ['**/*.test.ts'],
+	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }] },
+	testTimeout: 120000,
+	maxWorkers: 2,
+};

@@ -1,0 +1,83 @@
+/**
+ * Client-side sliding-window limiter, so a burst of items waits for the API's budget instead of collecting 429s.
+ * Limits are per credential and per endpoint family, as Defender documents them (per app and tenant).
+ */
+export interface RateLimit {
+	max: number;
+	windowMs: number;
+}
+
+export interface LimiterClock {
+	now(): number;
+	sleep(ms: number): Promise<void>;
+}
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+interface Rule {
+	method: string;
+	path: RegExp;
+	family: string;
+	limits: RateLimit[];
+}
+
+/** Reference §5.1; the first matching rule wins. */
+const RULES: Rule[] = [
+	{ method: 'POST', path: /^\/api\/(v1\.0\/)?alerts\/batchUpdate$/i, family: 'alerts-batch', limits: [{ max: 10, windowMs: MINUTE }, { max: 500, windowMs: HOUR }] },
+	{ method: 'POST', path: /^\/api\/(v1\.0\/)?alerts\/CreateAlertByReference$/i, family: 'alerts-create', limits: [{ max: 15, windowMs: MINUTE }] },
+	{ method: 'GET', path: /^\/api\/(v1\.0\/)?machineactions\/[^/]+\/getPackageUri$/i, family: 'package-uri', limits: [{ max: 2, windowMs: MINUTE }, { max: 120, windowMs: HOUR }] },
+	{ method: 'POST', path: /^\/api\/(v1\.0\/)?machines\/[^/]+\/runliveresponse$/i, family: 'live-response', limits: [{ max: 10, windowMs: MINUTE }] },
+	{ method: 'POST', path: /^\/api\/(v1\.0\/)?advancedqueries\/run$/i, family: 'hunting', limits: [{ max: 45, windowMs: MINUTE }, { max: 1500, windowMs: HOUR }] },
+	{ method: 'POST', path: /^\/api\/(v1\.0\/)?indicators\/import$/i, family: 'indicators-import', limits: [{ max: 30, windowMs: MINUTE }] },
+	{ method: 'POST', path: /^\/api\/(v1\.0\/)?indicators\/BatchDelete$/i, family: 'indicators-delete', limits: [{ max: 30, windowMs: MINUTE }, { max: 1500, windowMs: HOUR }] },
+	{ method: '*', path: /^\/(v1\.0|beta)\/security\//i, family: 'graph-security', limits: [{ max: 150, windowMs: MINUTE }] },
+];
+
+/** Everything else on the MDE API: 100 calls per minute and 1,500 per hour, per endpoint. */
+const DEFAULT_LIMITS: RateLimit[] = [
+	{ max: 100, windowMs: MINUTE },
+	{ max: 1500, windowMs: HOUR },
+];
+
+/** The endpoint family a request counts against: ids are folded so /machines/a and /machines/b share a budget. */
+export function rateLimitFamily(method: string, path: string): { family: string; limits: RateLimit[] } {
+	for (const rule of RULES) {
+		if ((rule.method === '*' || rule.method === method) && rule.path.test(path)) {
+			return { family: rule.family, limits: rule.limits };
+		}
+	}
+	const template = path.replace(/^\/api\/v1\.0\//i, '/api/').split('/').slice(0, 3).join('/');
+	const action = /\/machines\/[^/]+\/([A-Za-z]+)$/.exec(path)?.[1];
+	return { family: `${method} ${template}${action ? `/:id/${action}` : ''}`, limits: DEFAULT_LIMITS };
+}
+
+export class SlidingWindowLimiter {
+	private readonly log = new Map<string, number[]>();
+
+	constructor(private readonly clock: LimiterClock) {}
+
+	/** Waits until one more call fits every window of `limits`, then records it. */
+	async acquire(key: string, limits: RateLimit[], timeScale = 1): Promise<void> {
+		for (;;) {
+			const now = this.clock.now();
+			const longest = Math.max(...limits.map((l) => l.windowMs / timeScale));
+			const times = (this.log.get(key) ?? []).filter((t) => t > now - longest);
+			let waitMs = 0;
+			for (const limit of limits) {
+				const windowMs = limit.windowMs / timeScale;
+				const inWindow = times.filter((t) => t > now - windowMs);
+				if (inWindow.length >= limit.max) {
+					waitMs = Math.max(waitMs, inWindow[inWindow.length - limit.max] + windowMs - now + 1);
+				}
+			}
+			if (waitMs <= 0) {
+				times.push(now);
+				this.log.set(key, times);
+				return;
+			}
+			this.log.set(key, times);
+			await this.clock.sleep(waitMs);
+		}
+	}
+}

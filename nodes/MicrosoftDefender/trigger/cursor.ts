@@ -1,0 +1,247 @@
+/**
+ * The trigger's cursor and de-duplication, as a pure module (no n8n imports) so it can be tested exhaustively.
+ *
+ * A poll scans the alerts whose cursor field (lastUpdateTime with "trigger on updates", alertCreationTime
+ * without) is at or after `from`, in ascending order, page by page:
+ *
+ *   from = max(highWater − lookback, floor)         (floor: the "max historical poll start")
+ *
+ * `highWater` is the newest cursor value the scans have processed in order. The look-back re-reads a window
+ * behind it on every poll, which catches alerts that become visible in the API after their own timestamp
+ * (ingestion delay). Re-read alerts are recognised by `seen` (id → cursor value last emitted), which holds only
+ * entries inside that window: anything older can never be scanned again, so the state is bounded by the
+ * look-back window, not by the number of alerts ever seen.
+ *
+ * Delivery: an alert version is emitted when its id is unseen, or (with updates) its cursor value is newer than
+ * the one emitted. Nothing is written to the state until `commit()`, which the caller runs only after the poll
+ * succeeded; n8n saves the state together with the emitted items, so a failed or rolled-back poll leaves the
+ * cursor where it was and the alerts are offered again.
+ *
+ * Pages are keyset-paged: the next page starts at the last page's newest timestamp and skips the alerts at that
+ * timestamp already read, so ties spanning pages are neither skipped nor read twice, and a change in older
+ * alerts between two page requests cannot shift later ones out of reach (as pure `$skip` paging would).
+ */
+import { canonicalTimestamp, maxTimestamp, subtractMs } from './timestamps';
+
+export type Alert = Record<string, unknown>;
+
+export interface CursorFields {
+	/** Field holding the alert id. */
+	id: string;
+	/** Field the scan is ordered and filtered by. */
+	cursor: string;
+	/** Field holding the creation time (tells a new alert from an update of an older one). */
+	created: string;
+	/** Fields whose previous values are reported when an update is emitted. */
+	tracked: string[];
+}
+
+export interface CursorOptions {
+	triggerOnUpdates: boolean;
+	lookbackMs: number;
+	/** Most alerts emitted by one poll; the rest follow on the next polls, oldest first. */
+	maxAlerts: number;
+	/** Largest page the API accepts. */
+	maxPageSize: number;
+	/** Alerts whose last emitted field values are remembered, to name what an update changed. */
+	changeMemory: number;
+	fields: CursorFields;
+}
+
+export type Snapshot = Record<string, string | number | boolean | null>;
+
+export interface CursorState {
+	version: 1;
+	cursorField: string;
+	/** The floor of the first poll: alerts created before it are updates of older alerts, not new ones. */
+	since?: string;
+	highWater?: string;
+	seen: Record<string, string>;
+	known?: Record<string, { v: string; f: Snapshot }>;
+}
+
+export interface ChangeInfo {
+	type: 'new' | 'update';
+	/** The cursor value of this version. */
+	version: string;
+	/** Tracked fields whose values differ from the version last emitted; absent when that version is unknown. */
+	changedFields?: string[];
+	/** Their values in the version last emitted (for list fields such as comments: the number of entries). */
+	previous?: Snapshot;
+}
+
+export interface Emission {
+	alert: Alert;
+	change: ChangeInfo;
+}
+
+export interface PageQuery {
+	/** Inclusive lower bound for the cursor field, canonical 7-digit UTC. */
+	from: string;
+	skip: number;
+	top: number;
+}
+
+export interface ScanStats {
+	pages: number;
+	read: number;
+	alreadyEmitted: number;
+	emitted: number;
+	stoppedAtLimit: boolean;
+}
+
+function snapshotValue(value: unknown): string | number | boolean | null {
+	if (Array.isArray(value)) return value.length;
+	if (value === undefined || value === null) return null;
+	if (typeof value === 'object') return JSON.stringify(value);
+	return value as string | number | boolean;
+}
+
+export function snapshot(alert: Alert, fields: string[]): Snapshot {
+	const out: Snapshot = {};
+	for (const field of fields) out[field] = snapshotValue(alert[field]);
+	return out;
+}
+
+export class AlertScan {
+	readonly emissions: Emission[] = [];
+
+	readonly stats: ScanStats = { pages: 0, read: 0, alreadyEmitted: 0, emitted: 0, stoppedAtLimit: false };
+
+	private readonly seen: Record<string, string>;
+
+	private readonly known: Record<string, { v: string; f: Snapshot }>;
+
+	private readonly previous: CursorState | undefined;
+
+	private readonly pageSize: number;
+
+	private highWater: string | undefined;
+
+	private tailTimestamp: string;
+
+	private tailCount = 0;
+
+	private done = false;
+
+	/** Where this scan starts (inclusive). */
+	readonly from: string;
+
+	constructor(
+		previous: CursorState | undefined,
+		private readonly options: CursorOptions,
+		/** Canonical timestamp before which nothing is wanted (the max historical poll start). */
+		private readonly floor: string,
+	) {
+		// Toggling "trigger on updates" changes the cursor field: keep the position, not the per-field memory.
+		const sameField = previous?.cursorField === options.fields.cursor;
+		this.previous = previous;
+		this.seen = sameField ? { ...previous.seen } : {};
+		this.known = sameField && previous.known ? { ...previous.known } : {};
+		this.highWater = previous?.highWater;
+		const lookback = sameField ? options.lookbackMs : 0;
+		const resumeAt = this.highWater ? subtractMs(this.highWater, lookback) : floor;
+		this.from = maxTimestamp(resumeAt, floor) as string;
+		this.tailTimestamp = this.from;
+		// Re-read alerts take page slots too; size the page for them plus a full batch of new ones.
+		const rereads = Object.keys(this.seen).length;
+		this.pageSize = Math.max(1, Math.min(options.maxPageSize, options.maxAlerts + rereads));
+	}
+
+	get complete(): boolean {
+		return this.done;
+	}
+
+	/** The next page to request, or undefined when the scan is complete. */
+	nextQuery(): PageQuery | undefined {
+		if (this.done) return undefined;
+		return { from: this.tailTimestamp, skip: this.tailCount, top: this.pageSize };
+	}
+
+	/** Feeds one page (ascending by the cursor field, as requested). Returns true when the scan is complete. */
+	accept(page: Alert[]): boolean {
+		if (this.done) return true;
+		this.stats.pages++;
+		for (const alert of page) {
+			if (!this.process(alert)) {
+				this.stats.stoppedAtLimit = true;
+				this.done = true;
+				return true;
+			}
+		}
+		if (page.length < this.pageSize) this.done = true;
+		return this.done;
+	}
+
+	/** Returns false when the batch is full and this alert must wait for the next poll. */
+	private process(alert: Alert): boolean {
+		const { fields, triggerOnUpdates, maxAlerts } = this.options;
+		const id = String(alert[fields.id] ?? '');
+		// An alert without a usable timestamp sorts where the server put it.
+		const version = canonicalTimestamp(alert[fields.cursor]) ?? this.tailTimestamp;
+		const emittedVersion = id ? this.seen[id] : undefined;
+		const alreadyEmitted =
+			emittedVersion !== undefined && (!triggerOnUpdates || emittedVersion >= version);
+
+		if (!alreadyEmitted && id) {
+			if (this.emissions.length >= maxAlerts) return false;
+			this.emissions.push({ alert, change: this.describeChange(id, alert, version, emittedVersion) });
+			this.seen[id] = version;
+			this.stats.emitted++;
+		} else {
+			this.stats.alreadyEmitted++;
+		}
+		this.stats.read++;
+		if (version > this.tailTimestamp) {
+			this.tailTimestamp = version;
+			this.tailCount = 1;
+		} else if (version === this.tailTimestamp) {
+			this.tailCount++;
+		}
+		this.highWater = maxTimestamp(this.highWater, version);
+		return true;
+	}
+
+	private describeChange(id: string, alert: Alert, version: string, emittedVersion: string | undefined): ChangeInfo {
+		const { fields, triggerOnUpdates, changeMemory } = this.options;
+		if (!triggerOnUpdates) return { type: 'new', version };
+		const current = snapshot(alert, fields.tracked);
+		const before = this.known[id];
+		let change: ChangeInfo;
+		if (before) {
+			const changedFields = fields.tracked.filter((f) => before.f[f] !== current[f]);
+			const previous: Snapshot = {};
+			for (const f of changedFields) previous[f] = before.f[f];
+			change = { type: 'update', version, changedFields, previous };
+		} else {
+			const created = canonicalTimestamp(alert[fields.created]);
+			const since = this.previous?.since ?? this.floor;
+			const olderThanWatch = created !== undefined && created < since;
+			change = { type: emittedVersion !== undefined || olderThanWatch ? 'update' : 'new', version };
+		}
+		// Most recently emitted last, so trimming from the front forgets the longest-unchanged alerts first.
+		delete this.known[id];
+		this.known[id] = { v: version, f: current };
+		const ids = Object.keys(this.known);
+		for (let i = 0; i < ids.length - changeMemory; i++) delete this.known[ids[i]];
+		return change;
+	}
+
+	/** The state to store once the emitted alerts are handed to n8n. */
+	commit(): CursorState {
+		const state: CursorState = {
+			version: 1,
+			cursorField: this.options.fields.cursor,
+			since: this.previous?.since ?? this.floor,
+			highWater: this.highWater,
+			seen: {},
+		};
+		// Versions older than the look-back behind the high-water mark are never scanned again: forget them.
+		const horizon = this.highWater ? subtractMs(this.highWater, this.options.lookbackMs) : undefined;
+		for (const [id, version] of Object.entries(this.seen)) {
+			if (horizon === undefined || version >= horizon) state.seen[id] = version;
+		}
+		if (this.options.triggerOnUpdates) state.known = this.known;
+		return state;
+	}
+}

@@ -1,0 +1,125 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { ALERT_CATEGORIES, ALERT_SEVERITIES, ALERT_STATUSES, DETECTION_SOURCES } from '../helpers/enums';
+
+/** Trigger parameters. Names are a contract: saved workflows and tests depend on them. */
+export const triggerProperties: INodeProperties[] = [
+	{
+		displayName: 'Statuses',
+		name: 'statuses',
+		type: 'multiOptions',
+		options: ALERT_STATUSES,
+		default: [],
+		description: 'Alert statuses to trigger on. Empty means all.',
+	},
+	{
+		displayName: 'Severities',
+		name: 'severities',
+		type: 'multiOptions',
+		options: ALERT_SEVERITIES,
+		default: [],
+		description: 'Alert severities to trigger on. Empty means all.',
+	},
+	{
+		displayName: 'Categories',
+		name: 'categories',
+		type: 'multiOptions',
+		options: ALERT_CATEGORIES,
+		default: [],
+		description:
+			'Alert categories to trigger on. Empty means all. Alerts must match every field that has a selection.',
+	},
+	{
+		displayName: 'Other Categories',
+		name: 'customCategories',
+		type: 'string',
+		default: '',
+		placeholder: 'CredentialTheft, Backdoor',
+		description:
+			'Comma-separated category names that are not in the list, such as the legacy names older alerts carry',
+	},
+	{
+		displayName: 'Max Historical Poll Start',
+		name: 'maxHistoricalPollStart',
+		type: 'string',
+		default: '1 day ago',
+		placeholder: '30 days ago',
+		description:
+			'How far back the first poll goes, and the furthest back any later poll goes after n8n was down. A relative time ("30 days ago", "12 hours ago", "yesterday") or an ISO 8601 date. Empty: from activation on.',
+	},
+	{
+		displayName: 'Trigger on Updates',
+		name: 'triggerOnUpdates',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to emit an alert again each time it is updated and still matches the filters. Off: each matching alert is emitted once, when it first appears.',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Additional OData Filter',
+				name: 'additionalFilter',
+				type: 'string',
+				default: '',
+				placeholder: "incidentId eq 1126093",
+				description:
+					'An OData expression on alert fields, combined with the filters above with "and". Written by you, sent as is.',
+			},
+			{
+				displayName: 'Assigned To',
+				name: 'assignedTo',
+				type: 'string',
+				default: '',
+				placeholder: 'secop@contoso.com',
+				description: 'Only alerts assigned to this user (UPN)',
+			},
+			{
+				displayName: 'Detection Sources',
+				name: 'detectionSources',
+				type: 'multiOptions',
+				options: DETECTION_SOURCES,
+				default: [],
+				description: 'Only alerts from these detection sources. Empty means all.',
+			},
+			{
+				displayName: 'Include Change Details',
+				name: 'includeChangeDetails',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether items carry a "_change" key telling a new alert from an update and naming the fields that changed (only with Trigger on Updates)',
+			},
+			{
+				displayName: 'Include Evidence',
+				name: 'includeEvidence',
+				type: 'boolean',
+				default: true,
+				description: 'Whether to fetch each alert with its evidence (files, processes, users, IPs, URLs)',
+			},
+			{
+				displayName: 'Ingestion Look-Back (Minutes)',
+				name: 'lookbackMinutes',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 1440 },
+				default: 15,
+				description:
+					'Alerts can appear in the API some minutes after their own timestamp. Each poll re-reads this window so that such late alerts are not missed; alerts already emitted are not emitted again.',
+			},
+			{
+				displayName: 'Max Alerts per Poll',
+				name: 'maxAlertsPerPoll',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 10000 },
+				default: 1000,
+				description:
+					'Most alerts emitted by one poll. A larger backlog is emitted over the following polls, oldest first; nothing is dropped.',
+			},
+		],
+	},
+];

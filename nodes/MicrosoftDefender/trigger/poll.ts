@@ -1,0 +1,212 @@
+import type { IDataObject, INodeExecutionData, IPollFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { enumValues, ALERT_SEVERITIES, ALERT_STATUSES, DETECTION_SOURCES } from '../helpers/enums';
+import {
+	loadCredentials,
+	n8nSender,
+	sendDefenderRequest,
+	toNodeError,
+	type TransportContext,
+} from '../transport';
+import { AlertScan, type CursorOptions, type CursorState } from './cursor';
+import {
+	historicalFloor,
+	HistoricalStartError,
+	parseHistoricalStart,
+	type HistoricalStart,
+} from './historicalStart';
+import { mdeAlertSource, type AlertFilters, type AlertSource } from './sources';
+import { canonicalTimestamp, timestampFromMs } from './timestamps';
+
+/** Key in the node's static data. */
+const STATE_KEY = 'alertCursor';
+/** Key of the change details added to emitted alerts (documented in the README). */
+export const CHANGE_KEY = '_change';
+
+export interface TriggerParameters {
+	filters: AlertFilters;
+	historicalStart: HistoricalStart;
+	triggerOnUpdates: boolean;
+	includeEvidence: boolean;
+	includeChangeDetails: boolean;
+	lookbackMs: number;
+	maxAlertsPerPoll: number;
+}
+
+function stringList(value: unknown): string[] {
+	if (Array.isArray(value)) return value.map(String).filter(Boolean);
+	if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter(Boolean);
+	return [];
+}
+
+function checkEnum(field: string, values: string[], allowed: string[]): string[] {
+	const unknown = values.filter((v) => !allowed.includes(v));
+	if (unknown.length) {
+		throw new Error(`${field}: "${unknown.join('", "')}" is not a valid value. Use one of ${allowed.join(', ')}.`);
+	}
+	return values;
+}
+
+/** Reads and validates the parameters before anything is sent. */
+export function readTriggerParameters(context: IPollFunctions, now: Date): TriggerParameters {
+	const options = context.getNodeParameter('options', {}) as IDataObject;
+	try {
+		const categories = [
+			...stringList(context.getNodeParameter('categories', [])),
+			...stringList(context.getNodeParameter('customCategories', '')),
+		];
+		for (const category of categories) {
+			if (!/^[A-Za-z][A-Za-z0-9 _-]*$/.test(category)) {
+				throw new Error(`Other Categories: "${category}" is not a category name (letters, digits, spaces, - and _ only).`);
+			}
+		}
+		const lookbackMinutes = Number(options.lookbackMinutes ?? 15);
+		const maxAlertsPerPoll = Number(options.maxAlertsPerPoll ?? 1000);
+		if (!Number.isFinite(lookbackMinutes) || lookbackMinutes < 0 || lookbackMinutes > 1440) {
+			throw new Error('Ingestion Look-Back (Minutes) must be between 0 and 1440.');
+		}
+		if (!Number.isInteger(maxAlertsPerPoll) || maxAlertsPerPoll < 1 || maxAlertsPerPoll > 10000) {
+			throw new Error('Max Alerts per Poll must be a whole number between 1 and 10000.');
+		}
+		const assignedTo = String(options.assignedTo ?? '').trim();
+		const additionalFilter = String(options.additionalFilter ?? '').trim();
+		return {
+			filters: {
+				statuses: checkEnum('Statuses', stringList(context.getNodeParameter('statuses', [])), enumValues(ALERT_STATUSES)),
+				severities: checkEnum('Severities', stringList(context.getNodeParameter('severities', [])), enumValues(ALERT_SEVERITIES)),
+				categories: [...new Set(categories)],
+				detectionSources: stringList(options.detectionSources).map((s) => {
+					if (!/^[A-Za-z][A-Za-z0-9]*$/.test(s)) {
+						throw new Error(`Detection Sources: "${s}" is not a detection source. Use one of ${enumValues(DETECTION_SOURCES).join(', ')}.`);
+					}
+					return s;
+				}),
+				assignedTo: assignedTo || undefined,
+				additionalFilter: additionalFilter || undefined,
+			},
+			historicalStart: parseHistoricalStart(context.getNodeParameter('maxHistoricalPollStart', ''), now),
+			triggerOnUpdates: context.getNodeParameter('triggerOnUpdates', false) as boolean,
+			includeEvidence: options.includeEvidence !== false,
+			includeChangeDetails: options.includeChangeDetails !== false,
+			lookbackMs: lookbackMinutes * 60_000,
+			maxAlertsPerPoll,
+		};
+	} catch (error) {
+		const message = error instanceof HistoricalStartError || error instanceof Error ? error.message : String(error);
+		throw new NodeOperationError(context.getNode(), message);
+	}
+}
+
+function filterExpression(source: AlertSource, params: TriggerParameters, extra: string[]): string {
+	return [...source.filterClauses(params.filters), ...extra].join(' and ');
+}
+
+function toItems(alerts: Array<{ alert: IDataObject; change?: IDataObject }>): INodeExecutionData[] {
+	return alerts.map(({ alert, change }) => ({ json: change ? { ...alert, [CHANGE_KEY]: change } : alert }));
+}
+
+/** "Fetch test event": the newest matching alert; never touches the cursor. */
+async function manualSample(
+	context: IPollFunctions,
+	transport: TransportContext,
+	source: AlertSource,
+	params: TriggerParameters,
+	floor: string,
+): Promise<INodeExecutionData[][]> {
+	const field = source.fields(params.triggerOnUpdates).cursor;
+	const response = await sendDefenderRequest(transport, {
+		api: source.api,
+		method: 'GET',
+		path: source.path,
+		qs: {
+			$filter: filterExpression(source, params, [`${field} ge ${floor}`]),
+			$orderby: `${field} desc`,
+			$top: 1,
+			...source.extraQuery(params),
+		},
+	});
+	const alert = ((response.body as { value?: IDataObject[] }).value ?? [])[0];
+	if (!alert) {
+		throw new NodeOperationError(
+			context.getNode(),
+			`No alert matches these filters since ${floor.replace(/\.\d+Z$/, 'Z')}`,
+			{ description: 'Widen the filters or Max Historical Poll Start, or wait for a matching alert.' },
+		);
+	}
+	return [toItems([{ alert }])];
+}
+
+export interface PollOutcome {
+	items: INodeExecutionData[];
+	state: CursorState;
+	requests: number;
+}
+
+/** One poll: scan from the cursor, emit new alert versions, and return the state to store with them. */
+export async function scanAlerts(
+	transport: TransportContext,
+	source: AlertSource,
+	params: TriggerParameters,
+	previous: CursorState | undefined,
+	floor: string,
+): Promise<PollOutcome> {
+	const fields = source.fields(params.triggerOnUpdates);
+	const options: CursorOptions = {
+		triggerOnUpdates: params.triggerOnUpdates,
+		lookbackMs: params.lookbackMs,
+		maxAlerts: params.maxAlertsPerPoll,
+		maxPageSize: source.maxPageSize,
+		changeMemory: 1000,
+		fields,
+	};
+	const scan = new AlertScan(previous, options, floor);
+	let requests = 0;
+	for (let query = scan.nextQuery(); query; query = scan.nextQuery()) {
+		requests++;
+		const response = await sendDefenderRequest(transport, {
+			api: source.api,
+			method: 'GET',
+			path: source.path,
+			qs: {
+				$filter: filterExpression(source, params, [`${fields.cursor} ge ${query.from}`]),
+				$orderby: `${fields.cursor} asc`,
+				$top: query.top,
+				$skip: query.skip || undefined,
+				...source.extraQuery(params),
+			},
+		});
+		scan.accept(((response.body as { value?: IDataObject[] }).value ?? []) as IDataObject[]);
+	}
+	const withChange = params.triggerOnUpdates && params.includeChangeDetails;
+	const items = toItems(
+		scan.emissions.map(({ alert, change }) => ({
+			alert: alert as IDataObject,
+			change: withChange ? (change as unknown as IDataObject) : undefined,
+		})),
+	);
+	return { items, state: scan.commit(), requests };
+}
+
+/** The trigger's poll(): n8n stores the static data only when items are returned, which is what we want. */
+export async function pollAlerts(this: IPollFunctions, source: AlertSource = mdeAlertSource): Promise<INodeExecutionData[][] | null> {
+	const now = new Date();
+	const params = readTriggerParameters(this, now);
+	const staticData = this.getWorkflowStaticData('node');
+	const previous = staticData[STATE_KEY] as CursorState | undefined;
+	try {
+		const transport: TransportContext = { credentials: await loadCredentials(this), send: n8nSender(this) };
+		const activatedAt = previous?.since ? new Date(Date.parse(previous.since.slice(0, 23) + 'Z')) : undefined;
+		const floorDate = historicalFloor(params.historicalStart, now, activatedAt);
+		const floor = canonicalTimestamp(floorDate.toISOString()) ?? timestampFromMs(floorDate.getTime());
+
+		if (this.getMode() === 'manual') return await manualSample(this, transport, source, params, floor);
+
+		const outcome = await scanAlerts(transport, source, params, previous, floor);
+		// Only after every page arrived: a poll that fails half-way leaves the cursor untouched.
+		staticData[STATE_KEY] = outcome.state as unknown as IDataObject;
+		return outcome.items.length ? [outcome.items] : null;
+	} catch (error) {
+		throw toNodeError(this.getNode(), error);
+	}
+}

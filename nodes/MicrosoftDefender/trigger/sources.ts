@@ -1,0 +1,69 @@
+import type { ApiResource } from '../transport/auth';
+import { odataString } from '../transport';
+import type { CursorFields } from './cursor';
+
+/** What the trigger filters on; every value is an enum member or escaped before it reaches `$filter`. */
+export interface AlertFilters {
+	statuses: string[];
+	severities: string[];
+	categories: string[];
+	detectionSources: string[];
+	assignedTo?: string;
+	/** Advanced: an OData expression the user writes, and-ed with the rest in parentheses. */
+	additionalFilter?: string;
+}
+
+/** One alert API the trigger can read: where it lives and how its fields and filters are named. */
+export interface AlertSource {
+	api: ApiResource;
+	path: string;
+	maxPageSize: number;
+	fields(triggerOnUpdates: boolean): CursorFields;
+	filterClauses(filters: AlertFilters): string[];
+	/** Query options besides `$filter`, `$orderby`, `$top` and `$skip`. */
+	extraQuery(options: { includeEvidence: boolean }): Record<string, string>;
+}
+
+/** `(field eq 'a' or field eq 'b')`, or nothing when the list is empty (empty means all). */
+export function anyOf(field: string, values: string[]): string | undefined {
+	if (!values.length) return undefined;
+	const terms = values.map((v) => `${field} eq ${odataString(v)}`);
+	return terms.length === 1 ? terms[0] : `(${terms.join(' or ')})`;
+}
+
+const MDE_TRACKED_FIELDS = [
+	'status',
+	'severity',
+	'category',
+	'classification',
+	'determination',
+	'assignedTo',
+	'investigationState',
+	'title',
+	'threatName',
+	'incidentId',
+	'resolvedTime',
+	'comments',
+];
+
+export const mdeAlertSource: AlertSource = {
+	api: 'mde',
+	path: '/api/alerts',
+	maxPageSize: 10_000,
+	fields: (triggerOnUpdates) => ({
+		id: 'id',
+		cursor: triggerOnUpdates ? 'lastUpdateTime' : 'alertCreationTime',
+		created: 'alertCreationTime',
+		tracked: MDE_TRACKED_FIELDS,
+	}),
+	filterClauses: (f) =>
+		[
+			anyOf('status', f.statuses),
+			anyOf('severity', f.severities),
+			anyOf('category', f.categories),
+			anyOf('detectionSource', f.detectionSources),
+			f.assignedTo ? `assignedTo eq ${odataString(f.assignedTo)}` : undefined,
+			f.additionalFilter ? `(${f.additionalFilter})` : undefined,
+		].filter((c): c is string => Boolean(c)),
+	extraQuery: ({ includeEvidence }): Record<string, string> => (includeEvidence ? { $expand: 'evidence' } : {}),
+};

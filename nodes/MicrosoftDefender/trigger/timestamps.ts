@@ -1,0 +1,57 @@
+/**
+ * Defender timestamps carry 7 fractional digits (100 ns ticks); JavaScript dates keep 3. Cursor logic compares
+ * them in a canonical string form, `YYYY-MM-DDTHH:MM:SS.fffffffZ` in UTC, whose lexicographic order is time
+ * order, so no precision is lost.
+ */
+const PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?(?:[.,](\d+))?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+function pad(value: number, width: number): string {
+	return String(value).padStart(width, '0');
+}
+
+/** Canonical form of an API timestamp, or undefined when it is not one. */
+export function canonicalTimestamp(value: unknown): string | undefined {
+	if (typeof value !== 'string') return undefined;
+	const m = PATTERN.exec(value.trim());
+	if (!m) return undefined;
+	const [, y, mo, d, h, mi, s = '00', fraction = '', zone = 'Z'] = m;
+	let seconds = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) / 1000;
+	if (Number.isNaN(seconds)) return undefined;
+	if (zone.toUpperCase() !== 'Z') {
+		const sign = zone.startsWith('-') ? -1 : 1;
+		const digits = zone.replace(/[^\d]/g, '');
+		seconds -= sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4)) * 60);
+	}
+	const date = new Date(seconds * 1000);
+	return `${formatSeconds(date)}.${fraction.slice(0, 7).padEnd(7, '0')}Z`;
+}
+
+function formatSeconds(date: Date): string {
+	return (
+		`${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}` +
+		`T${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}`
+	);
+}
+
+/** Canonical timestamp of a JavaScript time (millisecond precision). */
+export function timestampFromMs(ms: number): string {
+	const date = new Date(ms);
+	return `${formatSeconds(date)}.${pad(date.getUTCMilliseconds(), 3)}0000Z`;
+}
+
+/** Milliseconds of a canonical timestamp, rounded down (for window arithmetic, never for comparisons). */
+export function timestampToMs(canonical: string): number {
+	return Date.parse(`${canonical.slice(0, 23)}Z`);
+}
+
+/** `canonical − ms`, rounded down to the millisecond: a lower bound that never excludes the exact instant. */
+export function subtractMs(canonical: string, ms: number): string {
+	if (ms <= 0) return canonical;
+	return timestampFromMs(timestampToMs(canonical) - ms);
+}
+
+export function maxTimestamp(a: string | undefined, b: string | undefined): string | undefined {
+	if (a === undefined) return b;
+	if (b === undefined) return a;
+	return a >= b ? a : b;
+}
