@@ -1,0 +1,53 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { loadCredentials, n8nSender, toNodeError, type TransportContext } from '../transport';
+import * as advancedHunting from './advancedHunting';
+import * as alert from './alert';
+import * as indicator from './indicator';
+import * as machine from './machine';
+import * as machineAction from './machineAction';
+import type { Operation } from './utils';
+
+const resources: Record<string, Record<string, Operation>> = {
+	alert: alert.operations,
+	machine: machine.operations,
+	machineAction: machineAction.operations,
+	indicator: indicator.operations,
+	advancedHunting: advancedHunting.operations,
+};
+
+/** Runs the chosen operation once per input item; a failed item becomes an error item with Continue On Fail. */
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const resource = this.getNodeParameter('resource', 0) as string;
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const handler = resources[resource]?.[operation];
+	if (!handler) {
+		throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported.`);
+	}
+
+	let transport: TransportContext;
+	try {
+		transport = { credentials: await loadCredentials(this), send: n8nSender(this) };
+	} catch (error) {
+		throw toNodeError(this.getNode(), error);
+	}
+
+	const returnData: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			returnData.push(...(await handler.execute.call(this, itemIndex, transport)));
+		} catch (error) {
+			const nodeError = toNodeError(this.getNode(), error, itemIndex);
+			if (!this.continueOnFail()) throw nodeError;
+			const json: IDataObject = { error: nodeError.message };
+			const description = (nodeError as { description?: string }).description;
+			if (description) json.errorDescription = description;
+			const httpCode = (nodeError as { httpCode?: string | null }).httpCode;
+			if (httpCode) json.httpCode = httpCode;
+			returnData.push({ json, pairedItem: { item: itemIndex } });
+		}
+	}
+	return [returnData];
+}

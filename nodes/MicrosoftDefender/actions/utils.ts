@@ -1,0 +1,40 @@
+import type {
+	IDataObject,
+	IDisplayOptions,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
+
+import type { TransportContext } from '../transport';
+
+/** One operation: its parameters and what it does for one input item. */
+export interface Operation {
+	description: INodeProperties[];
+	execute(this: IExecuteFunctions, itemIndex: number, transport: TransportContext): Promise<INodeExecutionData[]>;
+}
+
+/** Adds the resource/operation conditions to each property (the nodes-base helper of the same name). */
+export function updateDisplayOptions(displayOptions: IDisplayOptions, properties: INodeProperties[]): INodeProperties[] {
+	return properties.map((property) => ({
+		...property,
+		displayOptions: {
+			...property.displayOptions,
+			show: { ...displayOptions.show, ...property.displayOptions?.show },
+			...(displayOptions.hide || property.displayOptions?.hide
+				? { hide: { ...displayOptions.hide, ...property.displayOptions?.hide } }
+				: {}),
+		},
+	}));
+}
+
+/** Output items for one input item, each paired with it. */
+export function toOutput(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	data: IDataObject | IDataObject[],
+): INodeExecutionData[] {
+	return context.helpers.constructExecutionMetaData(context.helpers.returnJsonArray(data), {
+		itemData: { item: itemIndex },
+	});
+}

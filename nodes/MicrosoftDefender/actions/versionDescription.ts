@@ -1,0 +1,45 @@
+import type { INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import * as advancedHunting from './advancedHunting';
+import * as alert from './alert';
+import * as indicator from './indicator';
+import * as machine from './machine';
+import * as machineAction from './machineAction';
+
+export const versionDescription: INodeTypeDescription = {
+	displayName: 'Microsoft Defender for Endpoint',
+	name: 'microsoftDefender',
+	icon: { light: 'file:microsoftDefender.svg', dark: 'file:microsoftDefender.dark.svg' },
+	group: ['transform'],
+	version: 1,
+	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+	description:
+		'Investigate and respond with Microsoft Defender for Endpoint: alerts, machines and response actions, indicators, advanced hunting',
+	defaults: { name: 'Microsoft Defender for Endpoint' },
+	usableAsTool: true,
+	inputs: [NodeConnectionTypes.Main],
+	outputs: [NodeConnectionTypes.Main],
+	credentials: [{ name: 'microsoftDefenderApi', required: true, testedBy: 'microsoftDefenderApiTest' }],
+	properties: [
+		{
+			displayName: 'Resource',
+			name: 'resource',
+			type: 'options',
+			noDataExpression: true,
+			options: [
+				{ name: 'Advanced Hunting', value: 'advancedHunting' },
+				{ name: 'Alert', value: 'alert' },
+				{ name: 'Indicator', value: 'indicator' },
+				{ name: 'Machine', value: 'machine' },
+				{ name: 'Machine Action', value: 'machineAction' },
+			],
+			default: 'alert',
+		},
+		...advancedHunting.description,
+		...alert.description,
+		...indicator.description,
+		...machine.description,
+		...machineAction.description,
+	],
+};
