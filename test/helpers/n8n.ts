@@ -11,9 +11,11 @@ import { join } from 'path';
 process.env.N8N_USER_FOLDER ??= mkdtempSync(join(tmpdir(), 'n8n-user-'));
 
 import { ExecuteContext, PollContext } from 'n8n-core';
+import { proxyRequestToAxios } from 'n8n-core/dist/execution-engine/node-execution-context/utils/request-helpers/legacy-request-adapter';
 import {
 	Workflow,
 	type ICredentialDataDecryptedObject,
+	type ICredentialTestFunctions,
 	type IDataObject,
 	type INode,
 	type INodeExecutionData,
@@ -113,20 +115,40 @@ export function createHarness(
 	return { workflow, node, credentials };
 }
 
-/** One poll through a real PollContext. */
-export async function pollOnce(
-	harness: NodeHarness,
-	nodeType: INodeType,
-	mode: WorkflowExecuteMode = 'trigger',
-): Promise<INodeExecutionData[][] | null> {
-	const context = new PollContext(
+/** A real PollContext for the harness's node (also a handy IPollFunctions for transport tests). */
+export function pollContext(harness: NodeHarness, mode: WorkflowExecuteMode = 'trigger'): PollContext {
+	return new PollContext(
 		harness.workflow,
 		harness.node,
 		additionalDataFor(() => harness.credentials),
 		mode,
 		mode === 'manual' ? 'manual' : 'activate',
 	);
-	return await nodeType.poll!.call(context);
+}
+
+/** One poll through a real PollContext. */
+export async function pollOnce(
+	harness: NodeHarness,
+	nodeType: INodeType,
+	mode: WorkflowExecuteMode = 'trigger',
+): Promise<INodeExecutionData[][] | null> {
+	return await nodeType.poll!.call(pollContext(harness, mode));
+}
+
+/**
+ * The context n8n gives a node's credentialTest method: its legacy `request` helper is n8n-core's own
+ * request-to-axios adapter, as in n8n's CredentialsTester.
+ */
+export function credentialTestContext(logLines: string[] = []): ICredentialTestFunctions {
+	const log = (level: string) => (message: string, meta?: unknown) =>
+		logLines.push(`${level} ${message} ${meta ? JSON.stringify(meta) : ''}`);
+	return {
+		logger: { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') },
+		helpers: {
+			request: async (uriOrObject: string | object, options?: object) =>
+				await proxyRequestToAxios(undefined, undefined, undefined, uriOrObject as never, options as never),
+		},
+	} as unknown as ICredentialTestFunctions;
 }
 
 export function nodeStaticData(harness: NodeHarness): IDataObject {

@@ -1,4 +1,5 @@
 import { createHash, X509Certificate } from 'crypto';
+import { get as httpsGet } from 'https';
 import { ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
 
 import type { DefenderCredentials } from './credentials';
@@ -105,8 +106,11 @@ export async function getAccessToken(
 				roles: tokenRoles(result.accessToken),
 			};
 		})
-		.catch((error: unknown) => {
-			throw error instanceof AuthenticationError ? error : translateAuthError(error, c);
+		.catch(async (error: unknown) => {
+			if (error instanceof AuthenticationError) throw error;
+			// MSAL reports a failed metadata download without its cause; fetch it once to tell the user why.
+			const cause = /endpoints_resolution_error/i.test(collectText(error)) ? await fetchDiscoveryCause(c) : '';
+			throw translateAuthError(error, c, cause);
 		})
 		.finally(() => inFlight.delete(flightKey));
 	inFlight.set(flightKey, request);
@@ -161,13 +165,28 @@ function collectText(error: unknown): string {
 
 const NETWORK_CODES = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|CERT_[A-Z_]+|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT)\b/;
 
-export function translateAuthError(error: unknown, c: DefenderCredentials): AuthenticationError {
-	const text = collectText(error);
+/** What the tenant's OpenID metadata endpoint answers: an AADSTS error, or the network error code. */
+async function fetchDiscoveryCause(c: DefenderCredentials): Promise<string> {
+	const url = `${c.endpoints.authorityHost}/${encodeURIComponent(c.tenantId)}/v2.0/.well-known/openid-configuration`;
+	return await new Promise((resolve) => {
+		const request = httpsGet(url, { timeout: 10_000 }, (response) => {
+			let body = '';
+			response.setEncoding('utf8');
+			response.on('data', (chunk: string) => (body = (body + chunk).slice(0, 4000)));
+			response.on('end', () => resolve(`HTTP ${response.statusCode} ${body}`));
+		});
+		request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+		request.on('error', (e: Error & { code?: string }) => resolve(`${e.code ?? ''} ${e.message}`));
+	});
+}
+
+export function translateAuthError(error: unknown, c: DefenderCredentials, cause = ''): AuthenticationError {
+	const text = `${collectText(error)} ${cause}`;
 	const aadsts = /AADSTS(\d+)/.exec(text)?.[1];
 	if (aadsts) {
 		const hint = AADSTS_HINTS[aadsts];
 		const detail = /AADSTS\d+:[^\r\n.]*\.?/.exec(text)?.[0] ?? `AADSTS${aadsts}`;
-		return new AuthenticationError(hint ? `${hint} (${detail.trim()})` : `Sign-in failed: ${detail}`, c, aadsts);
+		return new AuthenticationError(hint ? `${hint(c)} (${detail.trim()})` : `Sign-in failed: ${detail}`, c, aadsts);
 	}
 	const network = NETWORK_CODES.exec(text)?.[1];
 	if (network) {

@@ -310,12 +310,16 @@ export function toNodeError(node: INode, error: unknown, itemIndex?: number): Er
 		]
 			.filter(Boolean)
 			.join('. ');
-		return new NodeApiError(node, error.body, {
+		const nodeError = new NodeApiError(node, error.body, {
 			message: error.message,
 			description: description || undefined,
 			httpCode: error.status !== undefined ? String(error.status) : undefined,
 			itemIndex,
 		});
+		// NodeApiError swaps messages containing common network codes for generic text, and "ResourceNotFound"
+		// contains "ENOTFOUND": keep the API's own words.
+		nodeError.message = error.message;
+		return nodeError;
 	}
 	return new NodeOperationError(node, (error as Error)?.message ?? String(error), { itemIndex });
 }

@@ -1,0 +1,295 @@
+/** Parameters, enums and checks shared by the alert operations (reference mde-api.md §1–§2). */
+import { DateTime } from 'luxon';
+import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+
+import { requireText } from '../../helpers/validation';
+import { InvalidInputError, pathId } from '../../transport';
+
+/**
+ * MDE alert ids: a short product prefix (`da`), the creation time in .NET ticks, `_` and a signed 32-bit number
+ * (`da637472900382838869_1364969609`, `da637551227677560813_-961444813`; the update doc also shows one without a
+ * prefix). A prefixed GUID is accepted too, the form Defender XDR uses for other products' alerts [unconfirmed
+ * whether the MDE API ever returns one].
+ */
+export const ALERT_ID_PATTERN =
+	'^[A-Za-z]{0,4}(\\d+_-?\\d+|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(_-?\\d+)?)$';
+const ALERT_ID_RE = new RegExp(ALERT_ID_PATTERN);
+
+/** A Defender portal link to an alert (`https://security.microsoft.com/alerts/<id>?tid=…`); group 1 is the id. */
+export const ALERT_URL_PATTERN = '^https?://[^/]+/alerts/([^/?#]+)';
+
+/** Checks the form of an alert id; returns it trimmed (not encoded: use `pathId` for URL paths). */
+export function validateAlertId(value: unknown, field = 'Alert ID'): string {
+	const id = requireText(value, field);
+	if (!ALERT_ID_RE.test(id)) {
+		throw new InvalidInputError(
+			`${field} "${id.slice(0, 80)}" is not a Defender for Endpoint alert ID such as da637472900382838869_1364969609.`,
+		);
+	}
+	return id;
+}
+
+/** The `alertId` resource locator: pick one of the newest alerts, paste its portal link, or enter its ID. */
+export function alertIdLocator(description: string): INodeProperties {
+	return {
+		displayName: 'Alert',
+		name: 'alertId',
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		required: true,
+		description,
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: 'Select an alert...',
+				typeOptions: { searchListMethod: 'searchAlerts', searchable: true },
+			},
+			{
+				displayName: 'By URL',
+				name: 'url',
+				type: 'string',
+				placeholder: 'e.g. https://security.microsoft.com/alerts/da637472900382838869_1364969609',
+				validation: [
+					{
+						type: 'regex',
+						properties: {
+							regex: ALERT_URL_PATTERN,
+							errorMessage: 'Not a Microsoft Defender portal alert URL',
+						},
+					},
+				],
+				extractValue: { type: 'regex', regex: ALERT_URL_PATTERN },
+			},
+			{
+				displayName: 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: 'e.g. da637472900382838869_1364969609',
+				validation: [
+					{
+						type: 'regex',
+						properties: {
+							regex: ALERT_ID_PATTERN,
+							errorMessage: 'Not a valid alert ID (e.g. da637472900382838869_1364969609)',
+						},
+					},
+				],
+			},
+		],
+	};
+}
+
+/** The alert id of the `alertId` locator, validated (put it in a URL path only through `alertPath`). */
+export function readAlertId(context: IExecuteFunctions, itemIndex: number): string {
+	return validateAlertId(context.getNodeParameter('alertId', itemIndex, '', { extractValue: true }), 'Alert ID');
+}
+
+/** `/api/alerts/{id}[/suffix]`, the id checked and encoded by `pathId`. */
+export function alertPath(id: string, suffix = ''): string {
+	return `/api/alerts/${pathId(id, 'Alert ID')}${suffix ? `/${suffix}` : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enums of the update calls
+
+/** Statuses an alert can be set to (PATCH and batchUpdate accept these three). */
+export const UPDATE_STATUSES: INodePropertyOptions[] = [
+	{ name: 'In Progress', value: 'InProgress' },
+	{ name: 'New', value: 'New' },
+	{ name: 'Resolved', value: 'Resolved' },
+];
+
+export const CLASSIFICATIONS: INodePropertyOptions[] = [
+	{ name: 'False Positive', value: 'FalsePositive' },
+	{ name: 'Informational, Expected Activity', value: 'InformationalExpectedActivity' },
+	{ name: 'True Positive', value: 'TruePositive' },
+];
+
+/**
+ * Determinations valid for each classification (§1.5; the names alerts.md and batch-update-alerts.md agree on),
+ * with the parameter that offers them.
+ */
+export const DETERMINATIONS: Record<string, { parameter: string; options: INodePropertyOptions[] }> = {
+	TruePositive: {
+		parameter: 'truePositiveDetermination',
+		options: [
+			{ name: 'Compromised Account', value: 'CompromisedUser' },
+			{ name: 'Malicious User Activity', value: 'MaliciousUserActivity' },
+			{ name: 'Malware', value: 'Malware' },
+			{ name: 'Multi-Staged Attack', value: 'MultiStagedAttack' },
+			{ name: 'Other', value: 'Other' },
+			{ name: 'Phishing', value: 'Phishing' },
+			{ name: 'Unwanted Software', value: 'UnwantedSoftware' },
+		],
+	},
+	InformationalExpectedActivity: {
+		parameter: 'expectedActivityDetermination',
+		options: [
+			{ name: 'Confirmed User Activity', value: 'ConfirmedUserActivity' },
+			{ name: 'Line-of-Business Application', value: 'LineOfBusinessApplication' },
+			{ name: 'Other', value: 'Other' },
+			{ name: 'Security Testing', value: 'SecurityTesting' },
+		],
+	},
+	FalsePositive: {
+		parameter: 'falsePositiveDetermination',
+		options: [
+			{ name: 'Clean', value: 'Clean' },
+			{ name: 'Insufficient Data', value: 'InsufficientData' },
+			{ name: 'Other', value: 'Other' },
+		],
+	},
+};
+
+const NO_CHANGE: INodePropertyOptions = { name: "Don't Change", value: '' };
+
+function withNoChange(options: INodePropertyOptions[]): INodePropertyOptions[] {
+	return [...options, NO_CHANGE].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const squash = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/**
+ * The API value for an enum parameter. Accepts the value itself or its label in any case and spacing
+ * ("in progress", "InProgress"), since expressions and AI agents fill these in; anything else names the field.
+ */
+export function enumValue(value: unknown, options: INodePropertyOptions[], field: string): string {
+	const text = typeof value === 'string' ? value.trim() : String(value ?? '');
+	const key = squash(text);
+	const match = options.find((o) => squash(String(o.value)) === key || squash(o.name) === key);
+	if (!match) {
+		throw new InvalidInputError(
+			`${field} "${text.slice(0, 80)}" is not valid. Use one of: ${options.map((o) => o.value).join(', ')}.`,
+		);
+	}
+	return String(match.value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Update fields (Update and Batch Update)
+
+/** The change parameters; the determination offered depends on the classification chosen. */
+export const changeProperties: INodeProperties[] = [
+	{
+		displayName: 'Status',
+		name: 'status',
+		type: 'options',
+		options: withNoChange(UPDATE_STATUSES),
+		default: '',
+		description: 'New status of the alert',
+	},
+	{
+		displayName: 'Assigned To',
+		name: 'assignedTo',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. secop@contoso.com',
+		description: 'User principal name of the analyst who owns the alert. Leave empty to keep the current owner.',
+	},
+	{
+		displayName: 'Classification',
+		name: 'classification',
+		type: 'options',
+		options: withNoChange(CLASSIFICATIONS),
+		default: '',
+		description:
+			'Whether the alert is a true positive, expected activity, or a false positive. Choosing one offers the determinations that fit it.',
+	},
+	...Object.entries(DETERMINATIONS).map(
+		([classification, { parameter, options }]): INodeProperties => ({
+			displayName: 'Determination',
+			name: parameter,
+			type: 'options',
+			displayOptions: { show: { classification: [classification] } },
+			options: withNoChange(options),
+			default: '',
+			description: 'What the alert turned out to be, among the determinations valid for this classification',
+		}),
+	),
+	{
+		displayName: 'Comment',
+		name: 'comment',
+		type: 'string',
+		typeOptions: { rows: 2 },
+		default: '',
+		description: "Comment to add to the alert's history. Leave empty to add none.",
+	},
+];
+
+/** The fields to change, with the API's camelCase keys; only what the user set. */
+export function readChanges(context: IExecuteFunctions, itemIndex: number): IDataObject {
+	const text = (name: string): string => {
+		const value = context.getNodeParameter(name, itemIndex, '') as unknown;
+		return typeof value === 'string' ? value.trim() : value === undefined || value === null ? '' : String(value);
+	};
+	const changes: IDataObject = {};
+
+	const status = text('status');
+	if (status) changes.status = enumValue(status, UPDATE_STATUSES, 'Status');
+
+	const assignedTo = text('assignedTo');
+	if (assignedTo) changes.assignedTo = assignedTo;
+
+	const classificationText = text('classification');
+	if (classificationText) {
+		const classification = enumValue(classificationText, CLASSIFICATIONS, 'Classification');
+		changes.classification = classification;
+		const { parameter, options } = DETERMINATIONS[classification];
+		const determination = text(parameter);
+		if (determination) {
+			const label = CLASSIFICATIONS.find((c) => c.value === classification)?.name;
+			changes.determination = enumValue(determination, options, `Determination (for ${label})`);
+		}
+	}
+
+	const comment = text('comment');
+	if (comment) changes.comment = comment;
+
+	return changes;
+}
+
+/** Rejects an update that would change nothing. */
+export function requireChanges(changes: IDataObject): void {
+	if (!Object.keys(changes).length) {
+		throw new InvalidInputError(
+			'Nothing to update. Set at least one of Status, Assigned To, Classification (with Determination) or Comment.',
+		);
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Date-times in filters
+
+/**
+ * An OData DateTimeOffset literal (UTC, e.g. `2026-11-27T10:15:00.000Z`) from an n8n date-time value. Values
+ * without an offset are read in the workflow's time zone, as n8n's date picker means them.
+ */
+export function filterDateTime(value: unknown, field: string, timezone: string): string {
+	if (value instanceof Date) {
+		if (Number.isNaN(value.getTime())) throw new InvalidInputError(`${field} is not a valid date-time.`);
+		return value.toISOString();
+	}
+	if (DateTime.isDateTime(value)) {
+		if (!value.isValid) throw new InvalidInputError(`${field} is not a valid date-time.`);
+		return value.toUTC().toISO() as string;
+	}
+	const text = requireText(value, field);
+	const parsed = DateTime.fromISO(text, { zone: timezone || 'UTC' });
+	if (parsed.isValid) return parsed.toUTC().toISO() as string;
+	const ms = Date.parse(text);
+	if (Number.isNaN(ms)) {
+		throw new InvalidInputError(
+			`${field} "${text.slice(0, 100)}" is not a date-time. Use ISO 8601, e.g. 2026-11-27T10:15:00Z.`,
+		);
+	}
+	return new Date(ms).toISOString();
+}
+
+/** The response body without its `@odata.context`; when it is no object (an empty 200), `fallback` instead. */
+export function bodyOr(body: unknown, fallback: IDataObject): IDataObject {
+	if (!body || typeof body !== 'object' || Array.isArray(body)) return fallback;
+	const { '@odata.context': _context, ...entity } = body as IDataObject;
+	return entity;
+}

@@ -1,0 +1,32 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { pathId, sendDefenderRequest, type TransportContext } from '../../transport';
+import { toOutput, updateDisplayOptions } from '../utils';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Indicator ID',
+		name: 'indicatorId',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'e.g. 995',
+		description: 'The ID of the indicator to delete (the "ID" field from Get Many or Create)',
+	},
+];
+
+const displayOptions = { show: { resource: ['indicator'], operation: ['delete'] } };
+
+export const description = updateDisplayOptions(displayOptions, properties);
+
+/** DELETE /api/indicators/{id}; Defender answers 204, the node outputs `{deleted: true, id}`. */
+export async function execute(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	transport: TransportContext,
+): Promise<INodeExecutionData[]> {
+	const raw = this.getNodeParameter('indicatorId', itemIndex) as unknown;
+	const encoded = pathId(raw, 'Indicator ID');
+	await sendDefenderRequest(transport, { method: 'DELETE', path: `/api/indicators/${encoded}` });
+	return toOutput(this, itemIndex, { deleted: true, id: String(raw).trim() });
+}

@@ -1,0 +1,115 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { mdeListPages, odataString, type TransportContext } from '../../transport';
+import { requireText } from '../../helpers/validation';
+import { toOutput, updateDisplayOptions } from '../utils';
+import { indicatorActionOptions, indicatorSeverityOptions, indicatorTypeOptions } from './fields';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Return All',
+		name: 'returnAll',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to return all results or only up to a given limit',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		displayOptions: { show: { returnAll: [false] } },
+		default: 50,
+		description: 'Max number of results to return',
+	},
+	{
+		displayName: 'Filters',
+		name: 'filters',
+		type: 'collection',
+		placeholder: 'Add Filter',
+		default: {},
+		options: [
+			{
+				displayName: 'Action',
+				name: 'actions',
+				type: 'multiOptions',
+				options: indicatorActionOptions.map(({ name, value }) => ({ name, value })),
+				default: [],
+				description: 'Only indicators with one of these actions',
+			},
+			{
+				displayName: 'Created By',
+				name: 'createdBy',
+				type: 'string',
+				default: '',
+				description: 'Only indicators created by this identity (user principal name or application ID)',
+			},
+			{
+				displayName: 'Indicator Type',
+				name: 'indicatorTypes',
+				type: 'multiOptions',
+				options: indicatorTypeOptions.map(({ name, value }) => ({ name, value })),
+				default: [],
+				description: 'Only indicators of one of these types',
+			},
+			{
+				displayName: 'Severity',
+				name: 'severities',
+				type: 'multiOptions',
+				options: indicatorSeverityOptions,
+				default: [],
+				description: 'Only indicators with one of these severities',
+			},
+			{
+				displayName: 'Value',
+				name: 'indicatorValue',
+				type: 'string',
+				default: '',
+				description: 'Only the indicator with exactly this value (hash, IP address, domain or URL)',
+			},
+		],
+	},
+];
+
+const displayOptions = { show: { resource: ['indicator'], operation: ['getAll'] } };
+
+export const description = updateDisplayOptions(displayOptions, properties);
+
+function anyOf(field: string, values: unknown): string | undefined {
+	const list = (Array.isArray(values) ? values : []).map(String).filter(Boolean);
+	if (!list.length) return undefined;
+	const terms = list.map((v) => `${field} eq ${odataString(v)}`);
+	return terms.length === 1 ? terms[0] : `(${terms.join(' or ')})`;
+}
+
+/** The `$filter` for the chosen filters (reference §3.4 lists the filterable fields). */
+export function indicatorFilter(filters: IDataObject): string | undefined {
+	const clauses = [
+		anyOf('indicatorType', filters.indicatorTypes),
+		anyOf('action', filters.actions),
+		anyOf('severity', filters.severities),
+		filters.indicatorValue
+			? `indicatorValue eq ${odataString(requireText(filters.indicatorValue, 'Value filter'))}`
+			: undefined,
+		filters.createdBy ? `createdBy eq ${odataString(requireText(filters.createdBy, 'Created By filter'))}` : undefined,
+	].filter((c): c is string => !!c);
+	return clauses.length ? clauses.join(' and ') : undefined;
+}
+
+/** GET /api/indicators with `$filter`, paged with `$top`/`$skip`; one output item per indicator. */
+export async function execute(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	transport: TransportContext,
+): Promise<INodeExecutionData[]> {
+	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
+	const limit = returnAll ? undefined : (this.getNodeParameter('limit', itemIndex, 50) as number);
+	const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
+	const filter = indicatorFilter(filters);
+
+	const indicators: IDataObject[] = [];
+	for await (const page of mdeListPages<IDataObject>(transport, '/api/indicators', { $filter: filter }, { limit })) {
+		indicators.push(...page);
+	}
+	return indicators.length ? toOutput(this, itemIndex, indicators) : [];
+}

@@ -1,0 +1,7 @@
+import { responseAction } from './responseAction';
+
+export const { description, execute } = responseAction({
+	operation: 'removeAppRestriction',
+	type: 'UnrestrictCodeExecution',
+	endpoint: 'unrestrictCodeExecution',
+});

@@ -1,0 +1,113 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { requireText, validateDateTime, validateMachineId } from '../../helpers/validation';
+import { mdeListPages, odataString, type TransportContext } from '../../transport';
+import { toOutput, updateDisplayOptions } from '../utils';
+import { MACHINE_ACTION_STATUS_OPTIONS, MACHINE_ACTION_TYPE_OPTIONS } from './shared';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Return All',
+		name: 'returnAll',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to return all results or only up to a given limit',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		default: 50,
+		typeOptions: { minValue: 1 },
+		description: 'Max number of results to return',
+		displayOptions: { show: { returnAll: [false] } },
+	},
+	{
+		displayName: 'Filters',
+		name: 'filters',
+		type: 'collection',
+		placeholder: 'Add filter',
+		default: {},
+		options: [
+			{
+				displayName: 'Created After',
+				name: 'createdAfter',
+				type: 'dateTime',
+				default: '',
+				description: 'Only actions requested after this time',
+			},
+			{
+				displayName: 'Machine ID',
+				name: 'machineId',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. 7b1f4967d9728e5aa3c06a9e617a22a4a5a17378',
+				description: 'Only actions on this machine (40 hexadecimal characters)',
+			},
+			{
+				displayName: 'Requestor',
+				name: 'requestor',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. analyst@contoso.com',
+				description: 'Only actions requested by this user or app',
+			},
+			{
+				displayName: 'Status',
+				name: 'status',
+				type: 'multiOptions',
+				options: MACHINE_ACTION_STATUS_OPTIONS,
+				default: [],
+				description: 'Only actions in one of these states',
+			},
+			{
+				displayName: 'Type',
+				name: 'type',
+				type: 'multiOptions',
+				options: MACHINE_ACTION_TYPE_OPTIONS,
+				default: [],
+				description: 'Only actions of one of these types',
+			},
+		],
+	},
+];
+
+export const description = updateDisplayOptions(
+	{ show: { resource: ['machineAction'], operation: ['getAll'] } },
+	properties,
+);
+
+function anyOf(field: string, values: string[]): string | undefined {
+	if (!values.length) return undefined;
+	const clause = values.map((v) => `${field} eq ${odataString(v)}`).join(' or ');
+	return values.length > 1 ? `(${clause})` : clause;
+}
+
+/** `$filter` on the fields GET /api/machineactions documents as filterable (reference §3.2). */
+export function machineActionFilter(filters: IDataObject): string | undefined {
+	const clauses: Array<string | undefined> = [];
+	if (filters.machineId) clauses.push(`machineId eq ${odataString(validateMachineId(filters.machineId))}`);
+	clauses.push(anyOf('type', (filters.type as string[] | undefined) ?? []));
+	clauses.push(anyOf('status', (filters.status as string[] | undefined) ?? []));
+	if (filters.requestor) clauses.push(`requestor eq ${odataString(requireText(filters.requestor, 'Requestor'))}`);
+	if (filters.createdAfter) {
+		clauses.push(`creationDateTimeUtc gt ${validateDateTime(filters.createdAfter, 'Created After')}`);
+	}
+	const present = clauses.filter((c): c is string => Boolean(c));
+	return present.length ? present.join(' and ') : undefined;
+}
+
+export async function execute(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	transport: TransportContext,
+): Promise<INodeExecutionData[]> {
+	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
+	const limit = returnAll ? undefined : (this.getNodeParameter('limit', itemIndex, 50) as number);
+	const filter = machineActionFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
+	const actions: IDataObject[] = [];
+	for await (const page of mdeListPages(transport, '/api/machineactions', { $filter: filter }, { limit })) {
+		actions.push(...page);
+	}
+	return toOutput(this, itemIndex, actions);
+}
