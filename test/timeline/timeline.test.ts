@@ -10,6 +10,7 @@ import { runTimeline } from './driver';
 let emu: Emulator;
 
 beforeAll(() => {
+	transportSettings.rateLimitEnabled = false;
 	transportSettings.baseDelayMs = 2;
 	transportSettings.maxDelayMs = 10;
 });

@@ -15,6 +15,8 @@ let emu: Emulator;
 const defaultPageSize = mdeAlertSource.maxPageSize;
 
 beforeAll(() => {
+	// The client-side rate limiter is tested with the action node; here it would only slow the timelines.
+	transportSettings.rateLimitEnabled = false;
 	transportSettings.baseDelayMs = 5;
 	transportSettings.maxDelayMs = 20;
 });
@@ -298,7 +300,7 @@ describe('activation errors', () => {
 
 	test('a wrong secret fails activation with the one-line sign-in message', async () => {
 		const h = triggerHarness(emu);
-		h.credentials = { ...h.credentials, clientSecret: 'wrong' };
+		h.credentials = { ...h.credentials, clientSecret: 'definitely-not-the-secret' };
 		const error = await pollIds(h).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect((error as Error).message).toMatch(/^The client secret is wrong\./);

@@ -1,4 +1,9 @@
 import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
 
-/** Resource-locator list searches, filled in per resource (see actions/alert and actions/machine). */
-export const listSearch: Record<string, (this: ILoadOptionsFunctions, filter?: string, paginationToken?: string) => Promise<INodeListSearchResult>> = {};
+import { searchAlerts } from './alertSearch';
+
+/** Resource-locator list searches. */
+export const listSearch: Record<
+	string,
+	(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string) => Promise<INodeListSearchResult>
+> = { searchAlerts };

@@ -210,7 +210,8 @@ export function translateAuthError(error: unknown, c: DefenderCredentials, cause
 export function redactSecrets(message: string, c: DefenderCredentials): string {
 	let out = message;
 	for (const secret of [c.clientSecret, c.privateKey]) {
-		if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
+		// Real secrets are long; redacting short strings would only garble ordinary words.
+		if (secret && secret.length >= 8) out = out.split(secret).join('[redacted]');
 	}
 	return out.replace(/eyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[redacted-token]');
 }
