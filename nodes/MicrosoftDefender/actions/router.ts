@@ -35,7 +35,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	}
 
 	const returnData: INodeExecutionData[] = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+	const calls = handler.wholeInput ? Math.min(1, items.length) : items.length;
+	for (let itemIndex = 0; itemIndex < calls; itemIndex++) {
 		try {
 			returnData.push(...(await handler.execute.call(this, itemIndex, transport)));
 		} catch (error) {

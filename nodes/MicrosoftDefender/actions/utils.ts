@@ -11,6 +11,8 @@ import type { TransportContext } from '../transport';
 /** One operation: its parameters and what it does for one input item. */
 export interface Operation {
 	description: INodeProperties[];
+	/** Set when the operation handles all input items in one call (batch APIs); it is then called once, for item 0. */
+	wholeInput?: boolean;
 	execute(this: IExecuteFunctions, itemIndex: number, transport: TransportContext): Promise<INodeExecutionData[]>;
 }
 

@@ -50,6 +50,8 @@ export interface DefenderRequest {
 	timeoutMs?: number;
 	/** Return the body as a Buffer (file downloads). */
 	binary?: boolean;
+	/** Retry when no response arrived in time (default true). Off for calls whose repetition costs quota. */
+	retryTimeouts?: boolean;
 }
 
 export interface RawResponse {
@@ -229,7 +231,9 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 				undefined,
 				{ message: redactSecrets((error as Error).message ?? String(error), c) },
 			);
-			if (!RETRYABLE_NETWORK.test(text) || attempt === transportSettings.maxAttempts) throw lastError;
+			const timedOut = /ETIMEDOUT|ECONNABORTED|ESOCKETTIMEDOUT|timeout/i.test(text);
+			const retryable = RETRYABLE_NETWORK.test(text) && !(timedOut && request.retryTimeouts === false);
+			if (!retryable || attempt === transportSettings.maxAttempts) throw lastError;
 			await sleep(retryDelayMs(attempt, undefined));
 			continue;
 		}

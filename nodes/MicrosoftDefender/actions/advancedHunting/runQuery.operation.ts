@@ -127,8 +127,8 @@ export async function execute(
 	const response = await sendDefenderRequest(
 		transport,
 		useGraph
-			? { api: 'graph', method: 'POST', path: '/v1.0/security/runHuntingQuery', body, timeoutMs: HUNTING_TIMEOUT_MS }
-			: { method: 'POST', path: '/api/advancedqueries/run', body, timeoutMs: HUNTING_TIMEOUT_MS },
+			? { api: 'graph', method: 'POST', path: '/v1.0/security/runHuntingQuery', body, timeoutMs: HUNTING_TIMEOUT_MS, retryTimeouts: false }
+			: { method: 'POST', path: '/api/advancedqueries/run', body, timeoutMs: HUNTING_TIMEOUT_MS, retryTimeouts: false },
 	);
 	const { schema, results } = normalizeHuntingResponse(response.body);
 	if (options.output === 'single') {

@@ -153,16 +153,15 @@ const firstItem = (item: INodeExecutionData): number => {
 	return typeof paired === 'object' ? paired.item : (paired ?? 0);
 };
 
-/**
- * POST /api/indicators/import `{Indicators: [...]}` in batches of 500 (reference §3.4). Runs once for all input
- * items: the router calls it per item, and the first call imports every item while the others return nothing.
- */
+/** Imports all input items together: the router calls execute once. */
+export const wholeInput = true;
+
+/** POST /api/indicators/import `{Indicators: [...]}` in batches of 500 (reference §3.4), for all input items. */
 export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	if (itemIndex !== 0) return [];
 	const items = this.getInputData();
 	const continueOnFail = this.continueOnFail();
 	const output: INodeExecutionData[] = [];
