@@ -68,8 +68,30 @@ describe('new alerts', () => {
 		expect(await pollIds(h)).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'q1', 'q2']);
 		const queries = alertListQueries(emu);
 		expect(queries).toHaveLength(4); // ceil(7 / 2)
-		expect(queries.map((q) => [q.$top, q.$skip ?? '0'])).toEqual([['2', '0'], ['2', '2'], ['2', '4'], ['2', '1']]);
-		expect(queries[1].$filter).toContain(`alertCreationTime ge ${t}`);
+		// Keyset paging on (alertCreationTime, id): each page starts strictly after the last alert read.
+		expect(queries.every((q) => q.$top === '2' && q.$skip === undefined)).toBe(true);
+		expect(queries.every((q) => q.$orderby === 'alertCreationTime asc,id asc')).toBe(true);
+		expect(queries[1].$filter).toBe(`(alertCreationTime gt ${t} or (alertCreationTime eq ${t} and id gt 'p2'))`);
+		expect(queries[2].$filter).toBe(`(alertCreationTime gt ${t} or (alertCreationTime eq ${t} and id gt 'p4'))`);
+	});
+
+	test('an alert read on one page and changed before the next page does not shift another out of reach', async () => {
+		mdeAlertSource.maxPageSize = 2;
+		const h = triggerHarness(emu, { triggerOnUpdates: true, statuses: ['New'] });
+		const t = ts7(minutesAgo(120), 3);
+		for (const id of ['a', 'b', 'c']) create(id, t);
+		create('d', ts7(minutesAgo(1)));
+		const context = pollContext(h);
+		const httpRequest = context.helpers.httpRequest;
+		let requests = 0;
+		context.helpers.httpRequest = async (options) => {
+			// Between page 1 ([a, b]) and page 2, b is resolved and leaves the filter.
+			if (++requests === 2) emu.alerts.update('b', { status: 'Resolved' });
+			return await httpRequest(options);
+		};
+		const result = await trigger.poll.call(context);
+		expect(result?.[0].map((i) => i.json.id)).toEqual(['a', 'b', 'c', 'd']);
+		expect(await pollIds(h)).toEqual([]);
 	});
 
 	test('timestamps are compared at full 7-digit precision', async () => {

@@ -17,9 +17,11 @@
  * succeeded; n8n saves the state together with the emitted items, so a failed or rolled-back poll leaves the
  * cursor where it was and the alerts are offered again.
  *
- * Pages are keyset-paged: the next page starts at the last page's newest timestamp and skips the alerts at that
- * timestamp already read, so ties spanning pages are neither skipped nor read twice, and a change in older
- * alerts between two page requests cannot shift later ones out of reach (as pure `$skip` paging would).
+ * Pages are keyset-paged on (cursor field, id), ordered by both: the next page starts strictly after the last
+ * alert read, `cursor gt t or (cursor eq t and id gt lastId)`. Ties spanning pages are neither skipped nor read
+ * twice, and alerts that change or leave the filter between two page requests cannot shift others out of reach
+ * (as `$skip` paging would: skipping k alerts at t skips an unread one when a read one has gone). Sources without
+ * id comparisons fall back to skipping the alerts already read at t (`paging: 'skip'`).
  */
 import { canonicalTimestamp, maxTimestamp, subtractMs } from './timestamps';
 
@@ -46,6 +48,8 @@ export interface CursorOptions {
 	/** Alerts whose last emitted field values are remembered, to name what an update changed. */
 	changeMemory: number;
 	fields: CursorFields;
+	/** How the next page continues: after the last (cursor, id) read (default), or by skipping ties. */
+	paging?: 'keyset' | 'skip';
 }
 
 export type Snapshot = Record<string, string | number | boolean | null>;
@@ -56,8 +60,11 @@ export interface CursorState {
 	/** The floor of the first poll: alerts created before it are updates of older alerts, not new ones. */
 	since?: string;
 	highWater?: string;
+	/** The look-back `seen` was pruned with: a larger one takes effect only once `seen` covers it. */
+	lookbackMs?: number;
 	seen: Record<string, string>;
-	known?: Record<string, { v: string; f: Snapshot }>;
+	/** Last emitted field values, least recently emitted first: [id, version, snapshot]. */
+	known?: Array<[string, string, Snapshot]>;
 }
 
 export interface ChangeInfo {
@@ -78,6 +85,9 @@ export interface Emission {
 export interface PageQuery {
 	/** Inclusive lower bound for the cursor field, canonical 7-digit UTC. */
 	from: string;
+	/** Keyset paging: continue strictly after this alert (cursor value `from`, then ids greater than `id`). */
+	after?: { id: string };
+	/** Skip paging: alerts at `from` already read. */
 	skip: number;
 	top: number;
 }
@@ -110,7 +120,7 @@ export class AlertScan {
 
 	private readonly seen: Record<string, string>;
 
-	private readonly known: Record<string, { v: string; f: Snapshot }>;
+	private readonly known: Map<string, { v: string; f: Snapshot }>;
 
 	private readonly previous: CursorState | undefined;
 
@@ -121,6 +131,8 @@ export class AlertScan {
 	private tailTimestamp: string;
 
 	private tailCount = 0;
+
+	private tailId: string | undefined;
 
 	private done = false;
 
@@ -137,9 +149,12 @@ export class AlertScan {
 		const sameField = previous?.cursorField === options.fields.cursor;
 		this.previous = previous;
 		this.seen = sameField ? { ...previous.seen } : {};
-		this.known = sameField && previous.known ? { ...previous.known } : {};
+		this.known = new Map(
+			sameField && Array.isArray(previous.known) ? previous.known.map(([id, v, f]) => [id, { v, f }]) : [],
+		);
 		this.highWater = previous?.highWater;
-		const lookback = sameField ? options.lookbackMs : 0;
+		// `seen` only covers the look-back it was pruned with: a raised look-back grows in from the next poll on.
+		const lookback = sameField ? Math.min(options.lookbackMs, previous.lookbackMs ?? options.lookbackMs) : 0;
 		const resumeAt = this.highWater ? subtractMs(this.highWater, lookback) : floor;
 		this.from = maxTimestamp(resumeAt, floor) as string;
 		this.tailTimestamp = this.from;
@@ -155,7 +170,10 @@ export class AlertScan {
 	/** The next page to request, or undefined when the scan is complete. */
 	nextQuery(): PageQuery | undefined {
 		if (this.done) return undefined;
-		return { from: this.tailTimestamp, skip: this.tailCount, top: this.pageSize };
+		if (this.options.paging !== 'skip' && this.tailId !== undefined) {
+			return { from: this.tailTimestamp, after: { id: this.tailId }, skip: 0, top: this.pageSize };
+		}
+		return { from: this.tailTimestamp, skip: this.options.paging === 'skip' ? this.tailCount : 0, top: this.pageSize };
 	}
 
 	/** Feeds one page (ascending by the cursor field, as requested). Returns true when the scan is complete. */
@@ -195,8 +213,10 @@ export class AlertScan {
 		if (version > this.tailTimestamp) {
 			this.tailTimestamp = version;
 			this.tailCount = 1;
+			this.tailId = id || this.tailId;
 		} else if (version === this.tailTimestamp) {
 			this.tailCount++;
+			this.tailId = id || this.tailId;
 		}
 		this.highWater = maxTimestamp(this.highWater, version);
 		return true;
@@ -206,7 +226,7 @@ export class AlertScan {
 		const { fields, triggerOnUpdates, changeMemory } = this.options;
 		if (!triggerOnUpdates) return { type: 'new', version };
 		const current = snapshot(alert, fields.tracked);
-		const before = this.known[id];
+		const before = this.known.get(id);
 		let change: ChangeInfo;
 		if (before) {
 			const changedFields = fields.tracked.filter((f) => before.f[f] !== current[f]);
@@ -220,10 +240,12 @@ export class AlertScan {
 			change = { type: emittedVersion !== undefined || olderThanWatch ? 'update' : 'new', version };
 		}
 		// Most recently emitted last, so trimming from the front forgets the longest-unchanged alerts first.
-		delete this.known[id];
-		this.known[id] = { v: version, f: current };
-		const ids = Object.keys(this.known);
-		for (let i = 0; i < ids.length - changeMemory; i++) delete this.known[ids[i]];
+		this.known.delete(id);
+		this.known.set(id, { v: version, f: current });
+		for (const oldest of this.known.keys()) {
+			if (this.known.size <= changeMemory) break;
+			this.known.delete(oldest);
+		}
 		return change;
 	}
 
@@ -234,6 +256,7 @@ export class AlertScan {
 			cursorField: this.options.fields.cursor,
 			since: this.previous?.since ?? this.floor,
 			highWater: this.highWater,
+			lookbackMs: this.options.lookbackMs,
 			seen: {},
 		};
 		// Versions older than the look-back behind the high-water mark are never scanned again: forget them.
@@ -241,7 +264,7 @@ export class AlertScan {
 		for (const [id, version] of Object.entries(this.seen)) {
 			if (horizon === undefined || version >= horizon) state.seen[id] = version;
 		}
-		if (this.options.triggerOnUpdates) state.known = this.known;
+		if (this.options.triggerOnUpdates) state.known = [...this.known].map(([id, { v, f }]) => [id, v, f]);
 		return state;
 	}
 }

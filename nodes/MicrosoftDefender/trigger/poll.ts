@@ -16,7 +16,7 @@ import {
 	parseHistoricalStart,
 	type HistoricalStart,
 } from './historicalStart';
-import { mdeAlertSource, type AlertFilters, type AlertSource } from './sources';
+import { mdeAlertSource, pageSelection, type AlertFilters, type AlertSource } from './sources';
 import { canonicalTimestamp, timestampFromMs } from './timestamps';
 
 /** Key in the node's static data. */
@@ -159,18 +159,20 @@ export async function scanAlerts(
 		maxPageSize: source.maxPageSize,
 		changeMemory: 1000,
 		fields,
+		paging: source.paging,
 	};
 	const scan = new AlertScan(previous, options, floor);
 	let requests = 0;
 	for (let query = scan.nextQuery(); query; query = scan.nextQuery()) {
 		requests++;
+		const page = pageSelection(source, fields.cursor, fields.id, query);
 		const response = await sendDefenderRequest(transport, {
 			api: source.api,
 			method: 'GET',
 			path: source.path,
 			qs: {
-				$filter: filterExpression(source, params, [`${fields.cursor} ge ${query.from}`]),
-				$orderby: `${fields.cursor} asc`,
+				$filter: filterExpression(source, params, [page.clause]),
+				$orderby: page.orderby,
 				$top: query.top,
 				$skip: query.skip || undefined,
 				...source.extraQuery(params),

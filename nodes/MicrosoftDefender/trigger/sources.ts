@@ -1,6 +1,6 @@
 import type { ApiResource } from '../transport/auth';
 import { odataString } from '../transport';
-import type { CursorFields } from './cursor';
+import type { CursorFields, PageQuery } from './cursor';
 
 /** What the trigger filters on; every value is an enum member or escaped before it reaches `$filter`. */
 export interface AlertFilters {
@@ -18,10 +18,20 @@ export interface AlertSource {
 	api: ApiResource;
 	path: string;
 	maxPageSize: number;
+	/** Keyset paging needs `id gt '…'` in $filter and a second $orderby key; otherwise ties are skipped. */
+	paging: 'keyset' | 'skip';
 	fields(triggerOnUpdates: boolean): CursorFields;
 	filterClauses(filters: AlertFilters): string[];
 	/** Query options besides `$filter`, `$orderby`, `$top` and `$skip`. */
 	extraQuery(options: { includeEvidence: boolean }): Record<string, string>;
+}
+
+/** The `$filter` clause and `$orderby` that select one page of the scan. */
+export function pageSelection(source: AlertSource, cursorField: string, idField: string, query: PageQuery): { clause: string; orderby: string } {
+	const clause = query.after
+		? `(${cursorField} gt ${query.from} or (${cursorField} eq ${query.from} and ${idField} gt ${odataString(query.after.id)}))`
+		: `${cursorField} ge ${query.from}`;
+	return { clause, orderby: source.paging === 'keyset' ? `${cursorField} asc,${idField} asc` : `${cursorField} asc` };
 }
 
 /** `(field eq 'a' or field eq 'b')`, or nothing when the list is empty (empty means all). */
@@ -50,6 +60,7 @@ export const mdeAlertSource: AlertSource = {
 	api: 'mde',
 	path: '/api/alerts',
 	maxPageSize: 10_000,
+	paging: 'keyset',
 	fields: (triggerOnUpdates) => ({
 		id: 'id',
 		cursor: triggerOnUpdates ? 'lastUpdateTime' : 'alertCreationTime',

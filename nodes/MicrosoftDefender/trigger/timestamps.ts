@@ -15,8 +15,23 @@ export function canonicalTimestamp(value: unknown): string | undefined {
 	const m = PATTERN.exec(value.trim());
 	if (!m) return undefined;
 	const [, y, mo, d, h, mi, s = '00', fraction = '', zone = 'Z'] = m;
-	let seconds = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) / 1000;
-	if (Number.isNaN(seconds)) return undefined;
+	const parts = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const;
+	const local = new Date(0);
+	// setUTCFullYear, unlike Date.UTC, keeps years 0-99 as they are.
+	local.setUTCFullYear(parts[0], parts[1], parts[2]);
+	local.setUTCHours(parts[3], parts[4], parts[5], 0);
+	// Reject impossible dates (2024-02-30, month 13, 25:00) instead of letting them roll over.
+	if (
+		local.getUTCFullYear() !== parts[0] ||
+		local.getUTCMonth() !== parts[1] ||
+		local.getUTCDate() !== parts[2] ||
+		local.getUTCHours() !== parts[3] ||
+		local.getUTCMinutes() !== parts[4] ||
+		local.getUTCSeconds() !== parts[5]
+	) {
+		return undefined;
+	}
+	let seconds = local.getTime() / 1000;
 	if (zone.toUpperCase() !== 'Z') {
 		const sign = zone.startsWith('-') ? -1 : 1;
 		const digits = zone.replace(/[^\d]/g, '');
