@@ -37,15 +37,52 @@ export function normalizeTimestamp(input: string): string | null {
 	return new Date(ms).toISOString().slice(0, 19) + '.' + frac.padEnd(7, '0') + 'Z';
 }
 
+const DAY_MS = 86400000;
+const pad2 = (n: number): string => (n < 10 ? '0' + n : '' + n);
+const pad3 = (n: number): string => (n < 10 ? '00' + n : n < 100 ? '0' + n : '' + n);
+const pad4 = (n: number): string => (n < 1000 ? '0' + pad3(n) : '' + n);
+/** Two ASCII digits at position i of s, as a number. */
+const digits2 = (s: string, i: number): number => (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+// Seeding 100,000 alerts formats and parses about a million timestamps: the date part is cached
+// (one day at a time) and the time of day is done with arithmetic instead of Date objects.
+let cachedDayMs = NaN;
+let cachedDayPrefix = '';
+let cachedParsePrefix = '';
+let cachedParseDayMs = 0;
+
 /** Formats epoch milliseconds plus 0-9999 sub-millisecond ticks (100 ns units) as a normalized timestamp. */
 export function formatTimestamp(ms: number, subMsTicks = 0): string {
-	const iso = new Date(Math.floor(ms)).toISOString(); // 2026-11-27T10:15:02.123Z
-	return iso.slice(0, 23) + String(subMsTicks).padStart(4, '0') + 'Z';
+	const whole = Math.floor(ms);
+	const dayMs = Math.floor(whole / DAY_MS) * DAY_MS;
+	if (dayMs !== cachedDayMs) {
+		cachedDayMs = dayMs;
+		cachedDayPrefix = new Date(dayMs).toISOString().slice(0, 11); // 2026-11-27T
+	}
+	let rest = whole - dayMs;
+	const h = Math.floor(rest / 3600000);
+	rest -= h * 3600000;
+	const m = Math.floor(rest / 60000);
+	rest -= m * 60000;
+	const s = Math.floor(rest / 1000);
+	rest -= s * 1000;
+	return `${cachedDayPrefix}${pad2(h)}:${pad2(m)}:${pad2(s)}.${pad3(rest)}${pad4(subMsTicks)}Z`;
 }
 
 /** Epoch milliseconds of a normalized timestamp (sub-millisecond digits dropped). */
 export function timestampToMs(ts: string): number {
-	return Date.parse(ts.slice(0, 23) + 'Z');
+	if (!ts.startsWith(cachedParsePrefix) || cachedParsePrefix === '') {
+		cachedParsePrefix = ts.slice(0, 10);
+		cachedParseDayMs = Date.parse(`${cachedParsePrefix}T00:00:00Z`);
+	}
+	return (
+		cachedParseDayMs +
+		digits2(ts, 11) * 3600000 +
+		digits2(ts, 14) * 60000 +
+		digits2(ts, 17) * 1000 +
+		digits2(ts, 20) * 10 +
+		ts.charCodeAt(22) -
+		48
+	);
 }
 
 /** The 4 sub-millisecond digits of a normalized timestamp. */
@@ -90,6 +127,13 @@ export class Clock {
 	advance(ms: number): Date {
 		this.offsetMs += ms;
 		return this.now();
+	}
+
+	/** Back to real time. */
+	reset(): void {
+		this.offsetMs = 0;
+		this.lastMs = 0;
+		this.lastSub = 0;
 	}
 
 	/** Current offset from real time, in milliseconds. */

@@ -34,7 +34,6 @@ export function aadError(status: number, error: string, aadsts: number, descript
 	return new ApiError(status, error, `AADSTS${aadsts}: ${description}`, {}, [aadsts]);
 }
 
-export const badRequest = (code: string, message: string): ApiError => new ApiError(400, code, message);
 export const notFound = (message: string): ApiError => new ApiError(404, 'ResourceNotFound', message);
 
 export interface ErrorContext {

@@ -607,12 +607,37 @@ export function compileFilter<T>(filter: string, schema: EntitySchema<T>, dialec
 	}
 }
 
-/** Parses $orderby (`a desc, b`) into a total comparator; ties are broken by the schema's key field. */
-export function compileOrderBy<T>(
-	orderby: string,
-	schema: EntitySchema<T>,
-	dialect: Dialect,
-): { key: string; compare: (a: T, b: T) => number } {
+type SortValue = string | number | null;
+
+/**
+ * Maps a field value to a primitive that orders correctly with `<`: enums become their member
+ * index, booleans 0/1, timestamps stay normalized strings, missing values null (sorted first).
+ */
+function sortValueOf(type: FieldType): (value: unknown) => SortValue {
+	switch (type.kind) {
+		case 'enum': {
+			const rank = new Map(type.members.map((m, i) => [m, i]));
+			return (v) => (isNil(v) ? null : rank.get(String(v)) ?? -1);
+		}
+		case 'boolean':
+			return (v) => (isNil(v) ? null : Number(v));
+		case 'number':
+			return (v) => (isNil(v) ? null : Number(v));
+		default:
+			return (v) => (isNil(v) ? null : String(v));
+	}
+}
+
+export interface OrderBy<T> {
+	/** Normalized form, e.g. `lastUpdateTime asc,id asc` (cache key). */
+	key: string;
+	compare: (a: T, b: T) => number;
+	/** Sorts a copy; extracts every sort value once per item (much faster on 100,000 items). */
+	sort: (items: readonly T[]) => T[];
+}
+
+/** Parses $orderby (`a desc, b`) into a total order; ties are broken by the schema's key field. */
+export function compileOrderBy<T>(orderby: string, schema: EntitySchema<T>, dialect: Dialect): OrderBy<T> {
 	const lookup = new Map(Object.entries(schema.fields).map(([name, def]) => [name.toLowerCase(), { name, def }]));
 	const parts = orderby
 		.split(',')
@@ -633,19 +658,30 @@ export function compileOrderBy<T>(
 	if (keyField && !keys.some((k) => k.name === keyField)) {
 		keys.push({ name: keyField, def: schema.fields[keyField], desc: false });
 	}
-	const compare = (a: T, b: T): number => {
-		for (const { def, desc } of keys) {
-			const va = def.get(a);
-			const vb = def.get(b);
-			let c: number;
+	const converters = keys.map((k) => sortValueOf(k.def.type));
+	const signs = keys.map((k) => (k.desc ? -1 : 1));
+	const compareValuesOf = (va: SortValue[], vb: SortValue[]): number => {
+		for (let i = 0; i < va.length; i++) {
+			const x = va[i];
+			const y = vb[i];
+			if (x === y) continue;
 			// OData sorts nulls first in ascending order.
-			if (isNil(va) || isNil(vb)) c = isNil(va) ? (isNil(vb) ? 0 : -1) : 1;
-			else c = compareValues(def.type, va, vb);
-			if (c !== 0) return desc ? -c : c;
+			if (x === null) return -signs[i];
+			if (y === null) return signs[i];
+			return x < y ? -signs[i] : signs[i];
 		}
 		return 0;
 	};
-	return { key: keys.map((k) => `${k.name} ${k.desc ? 'desc' : 'asc'}`).join(','), compare };
+	const valuesOf = (item: T): SortValue[] => keys.map((k, i) => converters[i](k.def.get(item)));
+	return {
+		key: keys.map((k) => `${k.name} ${k.desc ? 'desc' : 'asc'}`).join(','),
+		compare: (a, b) => compareValuesOf(valuesOf(a), valuesOf(b)),
+		sort: (items) =>
+			items
+				.map((item) => ({ item, values: valuesOf(item) }))
+				.sort((a, b) => compareValuesOf(a.values, b.values))
+				.map((d) => d.item),
+	};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -709,12 +745,12 @@ export function listItems<T>(items: readonly T[], query: Record<string, string>,
 
 	let ordered: readonly T[] = items;
 	if (orderby !== undefined && orderby.trim() !== '') {
-		const { key, compare } = compileOrderBy(orderby, opts.schema, dialect);
-		const cached = opts.sortCache?.get(key);
+		const order = compileOrderBy(orderby, opts.schema, dialect);
+		const cached = opts.sortCache?.get(order.key);
 		if (cached) ordered = cached;
 		else {
-			ordered = items.slice().sort(compare);
-			opts.sortCache?.set(key, ordered);
+			ordered = order.sort(items);
+			opts.sortCache?.set(order.key, ordered);
 		}
 	} else if (opts.defaultOrder) {
 		ordered = items.slice().sort(opts.defaultOrder);

@@ -154,14 +154,28 @@ export async function getMachineAction(transport: TransportContext, id: string):
 	return response.body as MachineAction;
 }
 
+/** POST /api/machineactions/{id}/cancel; only a Pending action can be cancelled. */
+export async function cancelMachineAction(transport: TransportContext, id: string, comment: string): Promise<MachineAction> {
+	const response = await sendDefenderRequest(transport, {
+		method: 'POST',
+		path: `/api/machineactions/${pathId(id, 'Machine Action ID')}/cancel`,
+		body: { Comment: comment },
+	});
+	return response.body as MachineAction;
+}
+
 export interface WaitOptions {
 	timeoutMs: number;
 	pollIntervalMs: number;
+	/** The execution's cancel signal: stop waiting (the action keeps running in Defender). */
+	signal?: AbortSignal;
 }
 
 export interface WaitResult {
 	action: MachineAction;
 	timedOut: boolean;
+	/** The execution was cancelled while waiting. */
+	aborted?: boolean;
 }
 
 /**
@@ -176,9 +190,11 @@ export async function waitForMachineAction(
 	const deadline = Date.now() + options.timeoutMs;
 	let current = action;
 	while (!FINAL_STATUSES.includes(current.status)) {
+		if (options.signal?.aborted) return { action: current, timedOut: false, aborted: true };
 		const remaining = deadline - Date.now();
 		if (remaining <= 0) return { action: current, timedOut: true };
 		await sleep(Math.min(options.pollIntervalMs, remaining));
+		if (options.signal?.aborted) return { action: current, timedOut: false, aborted: true };
 		current = await getMachineAction(transport, action.id);
 	}
 	return { action: current, timedOut: false };

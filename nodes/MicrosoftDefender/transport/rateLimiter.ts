@@ -52,6 +52,12 @@ export function rateLimitFamily(method: string, path: string): { family: string;
 	return { family: `${method} ${template}${action ? `/:id/${action}` : ''}`, limits: DEFAULT_LIMITS };
 }
 
+/**
+ * Real milliseconds added to every window: a call is recorded when it leaves, but the API counts it when it
+ * arrives, which can be a new TLS handshake later; without slack the 101st call can land inside the window.
+ */
+const WINDOW_SLACK_MS = 500;
+
 export class SlidingWindowLimiter {
 	private readonly log = new Map<string, number[]>();
 
@@ -61,11 +67,11 @@ export class SlidingWindowLimiter {
 	async acquire(key: string, limits: RateLimit[], timeScale = 1): Promise<void> {
 		for (;;) {
 			const now = this.clock.now();
-			const longest = Math.max(...limits.map((l) => l.windowMs / timeScale));
+			const longest = Math.max(...limits.map((l) => l.windowMs / timeScale + WINDOW_SLACK_MS));
 			const times = (this.log.get(key) ?? []).filter((t) => t > now - longest);
 			let waitMs = 0;
 			for (const limit of limits) {
-				const windowMs = limit.windowMs / timeScale;
+				const windowMs = limit.windowMs / timeScale + WINDOW_SLACK_MS;
 				const inWindow = times.filter((t) => t > now - windowMs);
 				if (inWindow.length >= limit.max) {
 					waitMs = Math.max(waitMs, inWindow[inWindow.length - limit.max] + windowMs - now + 1);

@@ -83,14 +83,14 @@ export const description: INodeProperties[] = [
 				value: 'isolate',
 				description:
 					'Destructive: isolate a machine from the network (Full, Selective or contain an unmanaged device). Consider a human approval step before it in agent workflows.',
-				action: 'Isolate a machine',
+				action: 'Isolate a machine as a destructive action so consider a human approval step first',
 			},
 			{
 				name: 'Offboard',
 				value: 'offboard',
 				description:
 					'Destructive: offboard a machine from Defender for Endpoint, ending its protection and reporting. Consider a human approval step before it in agent workflows.',
-				action: 'Offboard a machine',
+				action: 'Offboard a machine as a destructive action so consider a human approval step first',
 			},
 			{
 				name: 'Release From Isolation',
@@ -115,7 +115,7 @@ export const description: INodeProperties[] = [
 				value: 'restrictAppExecution',
 				description:
 					'Destructive: allow only Microsoft-signed applications to run on a machine. Consider a human approval step before it in agent workflows.',
-				action: 'Restrict app execution on a machine',
+				action: 'Restrict app execution on a machine as a destructive action so consider a human approval step first',
 			},
 			{
 				name: 'Run Antivirus Scan',
@@ -128,7 +128,7 @@ export const description: INodeProperties[] = [
 				value: 'stopAndQuarantineFile',
 				description:
 					'Destructive: stop the running processes of a file on a machine and quarantine the file. Consider a human approval step before it in agent workflows.',
-				action: 'Stop and quarantine a file on a machine',
+				action: 'Stop and quarantine a file on a machine as a destructive action so consider a human approval step first',
 			},
 		],
 		default: 'get',

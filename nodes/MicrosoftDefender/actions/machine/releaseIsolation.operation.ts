@@ -4,4 +4,5 @@ export const { description, execute } = responseAction({
 	operation: 'releaseIsolation',
 	type: 'Unisolate',
 	endpoint: 'unisolate',
+	undoes: { type: 'Isolate', label: 'Isolation' },
 });

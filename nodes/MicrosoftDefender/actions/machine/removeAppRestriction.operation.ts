@@ -4,4 +4,5 @@ export const { description, execute } = responseAction({
 	operation: 'removeAppRestriction',
 	type: 'UnrestrictCodeExecution',
 	endpoint: 'unrestrictCodeExecution',
+	undoes: { type: 'RestrictCodeExecution', label: 'App Restriction' },
 });

@@ -8,6 +8,8 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import {
 	ActionAlreadyRunningError,
+	cancelMachineAction,
+	findActiveActions,
 	FINAL_STATUSES,
 	submitMachineAction,
 	waitForMachineAction,
@@ -31,6 +33,12 @@ export interface ResponseActionSpec {
 	body?: (context: IExecuteFunctions, itemIndex: number) => { fields: IDataObject; sha1?: string };
 	/** Shown above the parameters for actions that disrupt the machine or its user. */
 	destructiveNotice?: string;
+	/**
+	 * The action this one undoes (Release → Isolate, Remove Restriction → Restrict). If that action is still
+	 * pending, it would take effect after this one and leave the machine isolated or restricted
+	 * (MicrosoftDocs/microsoft-365-docs#5903, #5993), so it is checked first.
+	 */
+	undoes?: { type: MachineActionType; label: string };
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -66,6 +74,7 @@ function commonProperties(spec: ResponseActionSpec): INodeProperties[] {
 			placeholder: 'Add option',
 			default: {},
 			options: [
+				...(spec.undoes ? [undoOption(spec.undoes)] : []),
 				{
 					displayName: 'If the Action Is Already Running',
 					name: 'ifAlreadyRunning',
@@ -118,6 +127,32 @@ function commonProperties(spec: ResponseActionSpec): INodeProperties[] {
 	];
 }
 
+function undoOption(undoes: NonNullable<ResponseActionSpec['undoes']>): INodeProperties {
+	return {
+		displayName: `If ${undoes.label} Is Still Pending`,
+		name: 'ifUndoneActionPending',
+		type: 'options',
+		default: 'error',
+		description: `A pending ${undoes.label.toLowerCase()} request would take effect after this one and leave the machine ${undoes.label === 'Isolation' ? 'isolated' : 'restricted'}`,
+		options: [
+			{
+				name: 'Fail',
+				value: 'error',
+				description: `Fail the item, naming the pending ${undoes.label.toLowerCase()} action`,
+			},
+			{
+				name: `Cancel the ${undoes.label} First`,
+				value: 'cancel',
+				description: `Cancel the pending ${undoes.label.toLowerCase()} action, then submit this one`,
+			},
+			{
+				name: 'Submit Anyway',
+				value: 'ignore',
+			},
+		],
+	};
+}
+
 /** Per execution: results of actions already submitted for a machine, so items repeating them don't post again. */
 const submittedThisRun = new WeakMap<object, Map<string, IDataObject>>();
 
@@ -142,6 +177,7 @@ export function responseAction(spec: ResponseActionSpec): Operation {
 		const waitForCompletion = this.getNodeParameter('waitForCompletion', itemIndex, true) as boolean;
 		const options = this.getNodeParameter('options', itemIndex, {}) as {
 			ifAlreadyRunning?: 'reuse' | 'error';
+			ifUndoneActionPending?: 'error' | 'cancel' | 'ignore';
 			outputUnsuccessful?: boolean;
 			pollInterval?: number;
 			waitTimeout?: number;
@@ -163,6 +199,25 @@ export function responseAction(spec: ResponseActionSpec): Operation {
 				throw new ActionAlreadyRunningError(earlier as MachineAction);
 			}
 			return toOutput(this, itemIndex, { ...earlier, reusedExistingAction: true });
+		}
+
+		const cancelledActions: string[] = [];
+		if (spec.undoes && (options.ifUndoneActionPending ?? 'error') !== 'ignore') {
+			const pending = await findActiveActions(transport, machineId, spec.undoes.type);
+			for (const undone of pending) {
+				if ((options.ifUndoneActionPending ?? 'error') === 'error') {
+					throw new NodeOperationError(
+						this.getNode(),
+						`${describeAction(undone)} is still ${undone.status}; ${spec.type} was not submitted`,
+						{
+							itemIndex,
+							description: `Submitted now, the pending ${spec.undoes.type} would take effect afterwards. Cancel it with Machine Action → Cancel (ID ${undone.id}), or set "If ${spec.undoes.label} Is Still Pending" to cancel it first.`,
+						},
+					);
+				}
+				await cancelMachineAction(transport, undone.id, `Cancelled before ${spec.type}: ${comment}`);
+				cancelledActions.push(undone.id);
+			}
 		}
 
 		let submitted;
@@ -189,8 +244,19 @@ export function responseAction(spec: ResponseActionSpec): Operation {
 		let action = submitted.action;
 		const output: IDataObject = {};
 		if (waitForCompletion) {
-			const result = await waitForMachineAction(transport, action, { timeoutMs, pollIntervalMs });
+			const result = await waitForMachineAction(transport, action, {
+				timeoutMs,
+				pollIntervalMs,
+				signal: this.getExecutionCancelSignal?.(),
+			});
 			action = result.action;
+			if (result.aborted) {
+				throw new NodeOperationError(
+					this.getNode(),
+					`Stopped waiting for ${describeAction(action)}: the execution was cancelled. The action keeps running in Defender.`,
+					{ itemIndex },
+				);
+			}
 			if (result.timedOut) {
 				if (!options.outputUnsuccessful) {
 					throw new NodeOperationError(
@@ -219,6 +285,7 @@ export function responseAction(spec: ResponseActionSpec): Operation {
 			}
 		}
 
+		if (cancelledActions.length) output.cancelledActionIds = cancelledActions;
 		const json: IDataObject = { ...action, reusedExistingAction: submitted.reusedExistingAction, ...output };
 		memo.set(memoKey, json);
 		return toOutput(this, itemIndex, json);

@@ -1,0 +1,199 @@
+/**
+ * In-process handle of the Microsoft Entra ID + Defender for Endpoint + Graph security emulator.
+ *
+ *   const emu = await startEmulator();
+ *   // run code that talks to emu.url with NODE_EXTRA_CA_CERTS=<emu.caCertPath>
+ *   await emu.close();
+ */
+import type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from './alerts';
+import { registerAdminRoutes } from './admin';
+import { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, type AddClientOptions, type ClientCredentials } from './entra';
+import type { FaultSpec, RandomFaultSpec } from './faults';
+import { packageBytes } from './machines';
+import { EmulatorServer } from './server';
+import type { RequestLogEntry, StatsSnapshot } from './stats';
+import { ensureCa } from './tls';
+import type { Alert, AlertWithEvidence, Indicator, Machine, MachineAction, MachineActionOutcome, MachineActionType } from './types';
+
+export interface EmulatorOptions {
+	/** 0 (default) = a free port. */
+	port?: number;
+	/** Access-token lifetime (default 3599, like Entra ID). */
+	tokenLifetimeSeconds?: number;
+	/** Enforce the documented rate limits (default false). */
+	rateLimits?: boolean;
+	/** 1 = real time (default); 60 = one emulated minute of quota lasts one real second. */
+	rateLimitTimeScale?: number;
+	/** Time per machine-action step Pending → InProgress → final (default 1000 ms, emulator clock). */
+	machineActionStepMs?: number;
+	/** Data generator seed (default 1): same seed, same seeded machines and alerts. */
+	seed?: number;
+	/** Default tenant id (default: a fixed GUID). */
+	tenantId?: string;
+	/** Folder of the CA (default ~/.cache/n8n-nodes-microsoft-defender/emulator-ca). */
+	caDir?: string;
+	/** Secret of the default client (default: random per start). */
+	clientSecret?: string;
+}
+
+export interface Emulator {
+	/** `https://127.0.0.1:PORT` */
+	readonly url: string;
+	readonly port: number;
+	/** PEM of the CA that signed the server certificate (for NODE_EXTRA_CA_CERTS or an https `ca`). */
+	readonly caCertPath: string;
+	readonly tenantId: string;
+	/** App registration holding every MDE and Graph role. */
+	readonly client: ClientCredentials;
+	close(): Promise<void>;
+	/**
+	 * Back to a fresh emulator: no alerts, machines, machine actions or indicators; no faults; stats,
+	 * request log and quota windows cleared; clock back to real time; data generator reseeded.
+	 * App registrations, tenants and the URL stay.
+	 */
+	reset(): void;
+
+	addClient(options?: AddClientOptions): ClientCredentials;
+	/** Adds a tenant GUID, or a domain name as an alias of the default tenant; returns the tenant GUID. */
+	addTenant(idOrDomain: string): string;
+
+	readonly clock: {
+		now(): Date;
+		advance(ms: number): Date;
+	};
+
+	readonly alerts: {
+		seed(count: number, options?: SeedOptions): Alert[];
+		create(partial?: AlertInput, options?: VisibilityOptions): Alert;
+		update(id: string, patch: AlertInput, options?: UpdateOptions): Alert;
+		/** Newest version (visible to the API or not), with evidence. */
+		get(id: string): AlertWithEvidence | undefined;
+		/** Newest version of every alert, without evidence. */
+		all(): Alert[];
+		/** Every stored version with its visibility time. */
+		history(id: string): Array<{ alert: Alert; visibleAt: string | null }>;
+	};
+
+	readonly machines: {
+		seed(count: number): Machine[];
+		create(partial?: Partial<Machine>): Machine;
+		get(idOrName: string): Machine | undefined;
+		all(): readonly Machine[];
+	};
+
+	readonly machineActions: {
+		/** Scripts how later actions of `type` on the machine end (default Succeeded). */
+		script(machineId: string, type: MachineActionType, outcome: MachineActionOutcome): void;
+		get(id: string): MachineAction | undefined;
+		all(): MachineAction[];
+	};
+
+	readonly indicators: {
+		all(): Indicator[];
+	};
+
+	readonly faults: {
+		inject(spec: FaultSpec): void;
+		random(spec: RandomFaultSpec): void;
+		clear(): void;
+		/** Scripted faults not consumed yet. */
+		pending(): number;
+		/** Faults applied since start (or the last reset(); clear() does not zero it). */
+		injectedCount(): number;
+	};
+
+	stats(): StatsSnapshot;
+	/** Live array of recent requests (admin calls excluded; bounded to the last ~50,000). */
+	readonly requestLog: RequestLogEntry[];
+	resetStats(): void;
+	/** Max admitted requests for a route key (e.g. `POST /api/machines/:id/runAntiVirusScan`) in any window of `windowMs` real ms. */
+	maxInWindow(routeKey: string, windowMs: number): number;
+	/** Bytes served for an investigation package download. */
+	packageBytes(actionId: string): Buffer;
+	/** Turns rate limiting on/off at runtime. */
+	setRateLimits(enabled: boolean, timeScale?: number): void;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+	const ca = ensureCa(options.caDir);
+	const core = new EmulatorServer({
+		tenantId: options.tenantId ?? DEFAULT_TENANT_ID,
+		tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
+		rateLimits: options.rateLimits ?? false,
+		rateLimitTimeScale: options.rateLimitTimeScale ?? 1,
+		machineActionStepMs: options.machineActionStepMs ?? 1000,
+		seed: options.seed ?? 1,
+		ca,
+	});
+	const { state } = core;
+	const client = state.directory.addClient({
+		clientId: DEFAULT_CLIENT_ID,
+		clientSecret: options.clientSecret,
+		displayName: 'n8n Defender emulator app',
+	});
+	const url = await core.listen(options.port ?? 0);
+
+	const emulator: Emulator = {
+		url,
+		port: Number(new URL(url).port),
+		caCertPath: ca.caCertPath,
+		tenantId: state.directory.defaultTenantId,
+		client,
+		close: () => core.close(),
+		reset: () => core.reset(),
+		addClient: (opts) => state.directory.addClient(opts),
+		addTenant: (id) => state.directory.addTenant(id),
+		clock: {
+			now: () => state.clock.now(),
+			advance: (ms) => state.clock.advance(ms),
+		},
+		alerts: {
+			seed: (count, opts) => state.alerts.seed(count, opts),
+			create: (partial, opts) => state.alerts.create(partial, opts),
+			update: (id, patch, opts) => state.alerts.update(id, patch, opts),
+			get: (id) => state.alerts.get(id),
+			all: () => state.alerts.all(),
+			history: (id) => state.alerts.history(id),
+		},
+		machines: {
+			seed: (count) => state.machines.seed(count),
+			create: (partial) => state.machines.create(partial),
+			get: (id) => state.machines.get(id),
+			all: () => state.machines.all(),
+		},
+		machineActions: {
+			script: (machineId, type, outcome) => state.actions.script(machineId, type, outcome),
+			get: (id) => state.actions.get(id),
+			all: () => state.actions.all().map((a) => ({ ...a })),
+		},
+		indicators: { all: () => state.indicators.all() },
+		faults: {
+			inject: (spec) => state.faults.inject(spec),
+			random: (spec) => state.faults.setRandom(spec),
+			clear: () => state.faults.clear(),
+			pending: () => state.faults.pending(),
+			injectedCount: () => state.faults.injected,
+		},
+		stats: () => state.stats.snapshot(),
+		requestLog: state.stats.log,
+		resetStats: () => {
+			state.stats.reset();
+			state.rateLimiter.resetHistory();
+		},
+		maxInWindow: (key, windowMs) => state.rateLimiter.maxInWindow(key, windowMs),
+		packageBytes,
+		setRateLimits: (enabled, timeScale) => {
+			state.rateLimiter.enabled = enabled;
+			if (timeScale !== undefined) state.rateLimiter.timeScale = timeScale;
+		},
+	};
+	registerAdminRoutes(core.router, emulator);
+	return emulator;
+}
+
+export { generateClientCertificate, ensureCa } from './tls';
+export type { AddClientOptions, ClientCredentials } from './entra';
+export type { FaultKind, FaultSpec, RandomFaultSpec } from './faults';
+export type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from './alerts';
+export type { RequestLogEntry, StatsSnapshot } from './stats';
+export * from './types';

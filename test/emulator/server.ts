@@ -1,0 +1,337 @@
+/**
+ * The HTTPS server and request pipeline:
+ * parse → route → fault injection → token check → role check → rate limit → handler → log.
+ */
+import * as https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AlertStore, registerAlertRoutes } from './alerts';
+import { Clock } from './clock';
+import { Rng } from './data';
+import { Directory, registerEntraRoutes, type ResourceKind } from './entra';
+import { ApiError, renderError, type ApiFamily, type Reply } from './errors';
+import { FaultInjector, type Fault } from './faults';
+import { registerGraphRoutes } from './graph';
+import { registerHuntingRoutes } from './hunting';
+import { IndicatorStore, registerIndicatorRoutes } from './indicators';
+import { MachineActionStore, MachineStore, registerMachineRoutes } from './machines';
+import { RateLimiter } from './ratelimit';
+import { Router, type AuthInfo, type Route } from './router';
+import type { EmulatorState } from './state';
+import { Stats } from './stats';
+import { issueServerCertificate, type CaPaths } from './tls';
+
+export interface ServerOptions {
+	tenantId: string;
+	tokenLifetimeSeconds: number;
+	rateLimits: boolean;
+	rateLimitTimeScale: number;
+	machineActionStepMs: number;
+	/** Seed of the data generator (same seed → same machines and alerts). */
+	seed: number;
+	ca: CaPaths;
+}
+
+const MAX_BODY_BYTES = 50 * 1024 * 1024;
+const JSON_TYPES: Record<ApiFamily, string> = {
+	mde: 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8',
+	graph: 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8',
+	aad: 'application/json; charset=utf-8',
+	admin: 'application/json; charset=utf-8',
+	download: 'application/json; charset=utf-8',
+};
+
+/** Bad gateway pages come from the front end, not the API: HTML, not JSON. */
+const gatewayPage = (status: number, text: string): Reply => ({
+	status,
+	headers: { 'Content-Type': 'text/html' },
+	body: `<html>\r\n<head><title>${status} ${text}</title></head>\r\n<body>\r\n<center><h1>${status} ${text}</h1></center>\r\n<hr><center>Microsoft-Azure-Application-Gateway/v2</center>\r\n</body>\r\n</html>\r\n`,
+});
+
+function familyOf(path: string): ApiFamily {
+	if (/^\/api(\/|$)/i.test(path)) return 'mde';
+	if (/^\/(v1\.0|beta)(\/|$)/i.test(path)) return 'graph';
+	if (path.startsWith('/_emulator')) return 'admin';
+	if (path.startsWith('/_download')) return 'download';
+	return 'aad';
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = [];
+		let size = 0;
+		req.on('data', (chunk: Buffer) => {
+			size += chunk.length;
+			if (size > MAX_BODY_BYTES) {
+				reject(new ApiError(413, 'RequestEntityTooLarge', 'The request body is too large.'));
+				req.destroy();
+				return;
+			}
+			chunks.push(chunk);
+		});
+		req.on('end', () => resolve(Buffer.concat(chunks)));
+		req.on('error', reject);
+	});
+}
+
+function parseBody(raw: Buffer, family: ApiFamily): unknown {
+	if (raw.length === 0) return undefined;
+	const text = raw.toString('utf8');
+	// The token endpoint always reads a form, whatever the Content-Type says.
+	if (family === 'aad') return Object.fromEntries(new URLSearchParams(text));
+	try {
+		return JSON.parse(text) as unknown;
+	} catch (error) {
+		const code = family === 'graph' ? 'BadRequest' : 'InvalidRequestBody';
+		throw new ApiError(400, code, `The request body is not valid JSON: ${(error as Error).message}`);
+	}
+}
+
+/** Request bodies are logged, but never client secrets or assertions. */
+function redact(body: unknown): unknown {
+	if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+	const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+	for (const key of ['client_secret', 'client_assertion']) if (key in copy) copy[key] = '***';
+	return copy;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class EmulatorServer {
+	readonly state: EmulatorState;
+	readonly router = new Router();
+	private readonly server: https.Server;
+	private origin = '';
+	private readonly seed: number;
+
+	constructor(options: ServerOptions) {
+		this.seed = options.seed;
+		const clock = new Clock();
+		const rng = new Rng(options.seed);
+		const directory = new Directory(options.tenantId, options.tokenLifetimeSeconds);
+		const machines = new MachineStore(clock, rng);
+		this.state = {
+			origin: () => this.origin,
+			clock,
+			rng,
+			directory,
+			machines,
+			alerts: new AlertStore(clock, rng, machines, directory.defaultTenantId),
+			actions: new MachineActionStore(clock, options.machineActionStepMs),
+			indicators: new IndicatorStore(clock),
+			faults: new FaultInjector(),
+			rateLimiter: new RateLimiter(options.rateLimits, options.rateLimitTimeScale),
+			stats: new Stats(),
+		};
+		registerEntraRoutes(this.router, directory, () => this.origin);
+		registerAlertRoutes(this.router, this.state);
+		registerMachineRoutes(this.router, this.state);
+		registerIndicatorRoutes(this.router, this.state);
+		registerHuntingRoutes(this.router, this.state);
+		registerGraphRoutes(this.router, this.state);
+
+		const { keyPem, certPem } = issueServerCertificate(options.ca);
+		this.server = https.createServer({ key: keyPem, cert: certPem }, (req, res) => {
+			this.handle(req, res).catch((error: unknown) => {
+				process.stderr.write(`[mde-emulator] unhandled error: ${String((error as Error)?.stack ?? error)}\n`);
+				if (!res.headersSent) res.writeHead(500);
+				res.end();
+			});
+		});
+		this.server.on('clientError', (_error, socket) => socket.destroy());
+		// Node's 5 s default makes idle keep-alive sockets race with client reuse (spurious ECONNRESET
+		// after a long synchronous seed); Azure front ends keep idle connections for minutes.
+		this.server.keepAliveTimeout = 120000;
+		this.server.headersTimeout = 125000;
+	}
+
+	/** Fresh data, faults, stats, quotas and clock; app registrations, tenants and the URL stay. */
+	reset(): void {
+		const s = this.state;
+		s.rng.reseed(this.seed);
+		s.clock.reset();
+		s.alerts.clear();
+		s.machines.clear();
+		s.actions.clear();
+		s.indicators.clear();
+		s.faults.reset();
+		s.rateLimiter.reset();
+		s.stats.reset();
+	}
+
+	async listen(port: number, host = '127.0.0.1'): Promise<string> {
+		await new Promise<void>((resolve, reject) => {
+			this.server.once('error', reject);
+			this.server.listen(port, host, () => {
+				this.server.off('error', reject);
+				resolve();
+			});
+		});
+		const address = this.server.address() as AddressInfo;
+		this.origin = `https://${host}:${address.port}`;
+		return this.origin;
+	}
+
+	close(): Promise<void> {
+		return new Promise((resolve) => {
+			this.server.close(() => resolve());
+			// Keep-alive sockets from MSAL/axios would otherwise hold close() open.
+			this.server.closeAllConnections();
+		});
+	}
+
+	private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		const realTime = Date.now();
+		const time = this.state.clock.nowTimestamp();
+		const method = (req.method ?? 'GET').toUpperCase();
+		const url = new URL(req.url ?? '/', 'https://emulator.invalid');
+		let rawPath = url.pathname;
+		try {
+			rawPath = decodeURIComponent(url.pathname);
+		} catch {
+			// Keep the raw path; routing will 404 it.
+		}
+		const path = rawPath.replace(/^\/api\/v1\.0(?=\/|$)/i, '/api');
+		const query: Record<string, string> = {};
+		url.searchParams.forEach((value, key) => (query[key] = value));
+		const matched = this.router.match(method, path);
+		const route = matched && 'route' in matched ? matched.route : undefined;
+		const family: ApiFamily = route?.family ?? familyOf(path);
+		const clientRequestId = typeof req.headers['client-request-id'] === 'string' ? req.headers['client-request-id'] : undefined;
+
+		let body: unknown;
+		let auth: AuthInfo | undefined;
+		let faultKind: string | undefined;
+		let reply: Reply | null = null;
+		try {
+			body = parseBody(await readBody(req), family);
+			if (family !== 'admin') {
+				const fault = this.state.faults.take(`${method} ${rawPath}`, family === 'aad' || family === 'download');
+				if (fault) {
+					faultKind = fault.kind;
+					reply = await this.applyFault(fault, family, req);
+				}
+			}
+			if (!reply) {
+				if (!route) {
+					throw matched
+						? new ApiError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`)
+						: this.unknownPath(family, path);
+				}
+				if (family === 'mde' || family === 'graph') auth = this.authorize(route, req.headers.authorization, family);
+				reply = await route.handler({
+					method,
+					path,
+					query,
+					body,
+					headers: req.headers,
+					params: matched && 'params' in matched ? matched.params : {},
+					auth,
+					routeKey: route.key,
+				});
+			}
+		} catch (error) {
+			reply = renderError(this.asApiError(error, family), {
+				family,
+				now: this.state.clock.now(),
+				origin: this.origin,
+				clientRequestId,
+			});
+		}
+
+		this.send(res, reply, family, clientRequestId);
+		if (family !== 'admin') {
+			const form = family === 'aad' && body && typeof body === 'object' ? (body as Record<string, string>) : undefined;
+			this.state.stats.record(
+				{
+					method,
+					path: rawPath,
+					query,
+					body: redact(body),
+					status: reply.action === 'reset' ? 0 : reply.status,
+					time,
+					realTime,
+					key: route?.key ?? `${method} ${path}`,
+					clientId: auth?.clientId ?? form?.client_id,
+					fault: faultKind,
+				},
+				family !== 'aad' ? 'api' : method === 'POST' ? 'token' : 'entra',
+			);
+		}
+	}
+
+	/** Token, role and quota checks for MDE and Graph routes. */
+	private authorize(route: Route, authorization: string | undefined, kind: ResourceKind): AuthInfo {
+		const auth = this.state.directory.authenticate(authorization, kind);
+		if (route.roles && !route.roles.some((role) => auth.roles.includes(role))) {
+			throw new ApiError(
+				403,
+				'Forbidden',
+				kind === 'graph'
+					? `Missing application roles. API required roles: ${route.roles.join(',')}. Application roles on the token: ${auth.roles.join(',') || 'none'}.`
+					: `Missing application permission. The application does not have any of the required application permissions (${route.roles.join(', ')}) to access the resource.`,
+			);
+		}
+		this.state.rateLimiter.admit(`${auth.clientId}|${auth.tenantId}`, route.bucket ?? route.key, route.key, route.limits ?? [], kind);
+		return auth;
+	}
+
+	/** Returns the fault's reply, or null to continue normally (after a 'slow' delay). */
+	private async applyFault(fault: Fault, family: ApiFamily, req: IncomingMessage): Promise<Reply | null> {
+		const retryAfter: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
+		switch (fault.kind) {
+			case 'reset':
+				req.socket.destroy();
+				return { status: 0, action: 'reset' };
+			case 'slow':
+				await sleep(fault.delayMs);
+				return null;
+			case '429':
+				throw new ApiError(429, 'TooManyRequests', 'Rate limit is exceeded. Try again later.', retryAfter);
+			case '500':
+				throw new ApiError(500, 'InternalServerError', 'An unexpected error occurred while processing the request.');
+			case '503':
+				throw new ApiError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please retry later.', retryAfter);
+			case '502':
+				return gatewayPage(502, 'Bad Gateway');
+			case '504':
+				return gatewayPage(504, 'Gateway Time-out');
+			case 'expireToken':
+				if (family === 'mde' || family === 'graph') throw this.state.directory.expiredTokenError(family);
+				return null;
+		}
+	}
+
+	private unknownPath(family: ApiFamily, path: string): ApiError {
+		if (family === 'graph') {
+			return new ApiError(400, 'BadRequest', `Resource not found for the segment '${path.split('/').filter(Boolean).pop() ?? ''}'.`);
+		}
+		if (family === 'mde') return new ApiError(404, 'ResourceNotFound', `No HTTP resource was found that matches the request URI '${path}'.`);
+		return new ApiError(404, 'not_found', `No resource at '${path}'.`);
+	}
+
+	private asApiError(error: unknown, family: ApiFamily): ApiError {
+		if (error instanceof ApiError) return error;
+		const message = error instanceof Error ? error.message : String(error);
+		// Admin calls report misuse (unknown alert id, bad options) as 400s.
+		if (family === 'admin') return new ApiError(400, 'BadRequest', message);
+		process.stderr.write(`[mde-emulator] ${String((error as Error)?.stack ?? error)}\n`);
+		return new ApiError(500, 'InternalServerError', 'An unexpected error occurred while processing the request.');
+	}
+
+	private send(res: ServerResponse, reply: Reply, family: ApiFamily, clientRequestId: string | undefined): void {
+		if (reply.action === 'reset') return;
+		const headers: Record<string, string> = {};
+		let payload: string | Buffer = '';
+		if (reply.body !== undefined) payload = reply.body;
+		else if (reply.json !== undefined) {
+			payload = JSON.stringify(reply.json);
+			headers['Content-Type'] = JSON_TYPES[family];
+		}
+		if (family === 'graph' && clientRequestId) headers['client-request-id'] = clientRequestId;
+		Object.assign(headers, reply.headers);
+		if (reply.status !== 204) headers['Content-Length'] = String(Buffer.byteLength(payload));
+		res.writeHead(reply.status, headers);
+		res.end(reply.status === 204 ? undefined : payload);
+	}
+}

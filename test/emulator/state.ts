@@ -1,0 +1,26 @@
+/** The shared state every route module works on (assembled in server.ts). */
+import type { AlertStore } from './alerts';
+import type { Clock } from './clock';
+import type { Rng } from './data';
+import type { Directory } from './entra';
+import type { FaultInjector } from './faults';
+import type { IndicatorStore } from './indicators';
+import type { MachineActionStore, MachineStore } from './machines';
+import type { RateLimiter } from './ratelimit';
+import type { Stats } from './stats';
+
+export interface EmulatorState {
+	/** `https://127.0.0.1:PORT` once listening. */
+	origin(): string;
+	clock: Clock;
+	rng: Rng;
+	directory: Directory;
+	alerts: AlertStore;
+	machines: MachineStore;
+	actions: MachineActionStore;
+	indicators: IndicatorStore;
+	faults: FaultInjector;
+	rateLimiter: RateLimiter;
+	stats: Stats;
+}
+
