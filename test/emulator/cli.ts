@@ -113,6 +113,16 @@ function streamTick(emu: Emulator, rng: Rng): void {
 	}
 }
 
+/** New alerts and lifecycle updates every `intervalSeconds` (also used by `npm start`). */
+export function startAlertStream(
+	emu: Emulator,
+	options: { intervalSeconds?: number; seed?: number } = {},
+): { stop(): void } {
+	const rng = new Rng((options.seed ?? 1) + 1000);
+	const timer = setInterval(() => streamTick(emu, rng), (options.intervalSeconds ?? 20) * 1000);
+	return { stop: () => clearInterval(timer) };
+}
+
 async function main(): Promise<void> {
 	const options = parseArgs(process.argv.slice(2));
 	const emu = await startEmulator({
@@ -146,14 +156,13 @@ async function main(): Promise<void> {
 		].join('\n'),
 	);
 
-	const rng = new Rng(options.seed + 1000);
-	const timer = options.stream ? setInterval(() => streamTick(emu, rng), options.intervalSeconds * 1000) : undefined;
+	const stream = options.stream ? startAlertStream(emu, { intervalSeconds: options.intervalSeconds, seed: options.seed }) : undefined;
 
 	let stopping = false;
 	const stop = (signal: string): void => {
 		if (stopping) return;
 		stopping = true;
-		if (timer) clearInterval(timer);
+		stream?.stop();
 		log(`${signal}: shutting down`);
 		emu.close().then(
 			() => process.exit(0),
@@ -164,7 +173,9 @@ async function main(): Promise<void> {
 	process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-main().catch((error: unknown) => {
-	process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-	process.exit(1);
-});
+if (require.main === module) {
+	main().catch((error: unknown) => {
+		process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+		process.exit(1);
+	});
+}

@@ -47,7 +47,7 @@ export function ts7(ms: number, ticks = 0): string {
 	return `${iso.slice(0, 19)}.${fraction}Z`;
 }
 
-/** The `$filter` values of the alert list requests the emulator received, oldest first. */
-export function alertListQueries(emu: Emulator): Array<Record<string, string>> {
-	return emu.requestLog.filter((r) => r.method === 'GET' && r.path === '/api/alerts').map((r) => r.query);
+/** The queries of the alert list requests the emulator received, oldest first. */
+export function alertListQueries(emu: Emulator, path = '/api/alerts'): Array<Record<string, string>> {
+	return emu.requestLog.filter((r) => r.method === 'GET' && r.path === path).map((r) => r.query);
 }

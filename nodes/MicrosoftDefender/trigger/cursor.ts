@@ -96,6 +96,8 @@ export interface ScanStats {
 	pages: number;
 	read: number;
 	alreadyEmitted: number;
+	/** Read but excluded by the client-side filter. */
+	filteredOut: number;
 	emitted: number;
 	stoppedAtLimit: boolean;
 }
@@ -116,7 +118,7 @@ export function snapshot(alert: Alert, fields: string[]): Snapshot {
 export class AlertScan {
 	readonly emissions: Emission[] = [];
 
-	readonly stats: ScanStats = { pages: 0, read: 0, alreadyEmitted: 0, emitted: 0, stoppedAtLimit: false };
+	readonly stats: ScanStats = { pages: 0, read: 0, alreadyEmitted: 0, filteredOut: 0, emitted: 0, stoppedAtLimit: false };
 
 	private readonly seen: Record<string, string>;
 
@@ -176,12 +178,15 @@ export class AlertScan {
 		return { from: this.tailTimestamp, skip: this.options.paging === 'skip' ? this.tailCount : 0, top: this.pageSize };
 	}
 
-	/** Feeds one page (ascending by the cursor field, as requested). Returns true when the scan is complete. */
-	accept(page: Alert[]): boolean {
+	/**
+	 * Feeds one page (ascending by the cursor field, as requested). Returns true when the scan is complete.
+	 * `matches` filters on the client what the API cannot filter: other alerts still move the cursor.
+	 */
+	accept(page: Alert[], matches?: (alert: Alert) => boolean): boolean {
 		if (this.done) return true;
 		this.stats.pages++;
 		for (const alert of page) {
-			if (!this.process(alert)) {
+			if (!this.process(alert, matches ? matches(alert) : true)) {
 				this.stats.stoppedAtLimit = true;
 				this.done = true;
 				return true;
@@ -192,7 +197,7 @@ export class AlertScan {
 	}
 
 	/** Returns false when the batch is full and this alert must wait for the next poll. */
-	private process(alert: Alert): boolean {
+	private process(alert: Alert, wanted: boolean): boolean {
 		const { fields, triggerOnUpdates, maxAlerts } = this.options;
 		const id = String(alert[fields.id] ?? '');
 		// An alert without a usable timestamp sorts where the server put it.
@@ -201,7 +206,9 @@ export class AlertScan {
 		const alreadyEmitted =
 			emittedVersion !== undefined && (!triggerOnUpdates || emittedVersion >= version);
 
-		if (!alreadyEmitted && id) {
+		if (!wanted) {
+			this.stats.filteredOut++;
+		} else if (!alreadyEmitted && id) {
 			if (this.emissions.length >= maxAlerts) return false;
 			this.emissions.push({ alert, change: this.describeChange(id, alert, version, emittedVersion) });
 			this.seen[id] = version;

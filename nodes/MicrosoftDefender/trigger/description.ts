@@ -5,6 +5,44 @@ import { ALERT_CATEGORIES, ALERT_SEVERITIES, ALERT_STATUSES, DETECTION_SOURCES }
 /** Trigger parameters. Names are a contract: saved workflows and tests depend on them. */
 export const triggerProperties: INodeProperties[] = [
 	{
+		displayName: 'Source',
+		name: 'source',
+		type: 'options',
+		default: 'mde',
+		options: [
+			{
+				name: 'Defender for Endpoint API',
+				value: 'mde',
+				description: 'GET /api/alerts: the richest Defender for Endpoint fields (needs WindowsDefenderATP Alert.Read.All)',
+			},
+			{
+				name: 'Microsoft Graph Security (Alerts_v2)',
+				value: 'graph',
+				description:
+					"Microsoft's recommended alert API, for all Defender XDR products (needs Graph SecurityAlert.Read.All)",
+			},
+		],
+	},
+	{
+		displayName: 'Service Sources',
+		name: 'serviceSources',
+		type: 'multiOptions',
+		default: ['microsoftDefenderForEndpoint'],
+		description: 'Defender products whose alerts to trigger on. Empty means all.',
+		displayOptions: { show: { source: ['graph'] } },
+		options: [
+			{ name: 'Azure AD Identity Protection', value: 'azureAdIdentityProtection' },
+			{ name: 'Data Loss Prevention', value: 'dataLossPrevention' },
+			{ name: 'Microsoft 365 Defender', value: 'microsoft365Defender' },
+			{ name: 'Microsoft App Governance', value: 'microsoftAppGovernance' },
+			{ name: 'Microsoft Defender for Cloud', value: 'microsoftDefenderForCloud' },
+			{ name: 'Microsoft Defender for Cloud Apps', value: 'microsoftDefenderForCloudApps' },
+			{ name: 'Microsoft Defender for Endpoint', value: 'microsoftDefenderForEndpoint' },
+			{ name: 'Microsoft Defender for Identity', value: 'microsoftDefenderForIdentity' },
+			{ name: 'Microsoft Defender for Office 365', value: 'microsoftDefenderForOffice365' },
+		],
+	},
+	{
 		displayName: 'Statuses',
 		name: 'statuses',
 		type: 'multiOptions',
@@ -98,6 +136,7 @@ export const triggerProperties: INodeProperties[] = [
 			{
 				displayName: 'Include Evidence',
 				name: 'includeEvidence',
+				displayOptions: { show: { '/source': ['mde'] } },
 				type: 'boolean',
 				default: true,
 				description: 'Whether to fetch each alert with its evidence (files, processes, users, IPs, URLs)',

@@ -16,7 +16,7 @@ import {
 	parseHistoricalStart,
 	type HistoricalStart,
 } from './historicalStart';
-import { mdeAlertSource, pageSelection, type AlertFilters, type AlertSource } from './sources';
+import { ALERT_SOURCES, pageSelection, type AlertFilters, type AlertSource } from './sources';
 import { canonicalTimestamp, timestampFromMs } from './timestamps';
 
 /** Key in the node's static data. */
@@ -25,6 +25,7 @@ const STATE_KEY = 'alertCursor';
 export const CHANGE_KEY = '_change';
 
 export interface TriggerParameters {
+	source: AlertSource;
 	filters: AlertFilters;
 	historicalStart: HistoricalStart;
 	triggerOnUpdates: boolean;
@@ -69,10 +70,19 @@ export function readTriggerParameters(context: IPollFunctions, now: Date): Trigg
 		if (!Number.isInteger(maxAlertsPerPoll) || maxAlertsPerPoll < 1 || maxAlertsPerPoll > 10000) {
 			throw new Error('Max Alerts per Poll must be a whole number between 1 and 10000.');
 		}
+		const sourceName = String(context.getNodeParameter('source', 'mde'));
+		const source = ALERT_SOURCES[sourceName];
+		if (!source) throw new Error(`Source "${sourceName}" is unknown. Choose Defender for Endpoint API or Microsoft Graph.`);
+		const serviceSources = stringList(context.getNodeParameter('serviceSources', ['microsoftDefenderForEndpoint']));
+		for (const value of serviceSources) {
+			if (!/^[A-Za-z][A-Za-z0-9]*$/.test(value)) throw new Error(`Service Sources: "${value}" is not a service source.`);
+		}
 		const assignedTo = String(options.assignedTo ?? '').trim();
 		const additionalFilter = String(options.additionalFilter ?? '').trim();
 		return {
+			source,
 			filters: {
+				serviceSources: sourceName === 'graph' ? serviceSources : [],
 				statuses: checkEnum('Statuses', stringList(context.getNodeParameter('statuses', [])), enumValues(ALERT_STATUSES)),
 				severities: checkEnum('Severities', stringList(context.getNodeParameter('severities', [])), enumValues(ALERT_SEVERITIES)),
 				categories: [...new Set(categories)],
@@ -110,23 +120,27 @@ function toItems(alerts: Array<{ alert: IDataObject; change?: IDataObject }>): I
 async function manualSample(
 	context: IPollFunctions,
 	transport: TransportContext,
-	source: AlertSource,
 	params: TriggerParameters,
 	floor: string,
 ): Promise<INodeExecutionData[][]> {
+	const { source } = params;
 	const field = source.fields(params.triggerOnUpdates).cursor;
+	const matches = source.clientFilter?.(params.filters);
 	const response = await sendDefenderRequest(transport, {
 		api: source.api,
 		method: 'GET',
 		path: source.path,
+		headers: source.headers,
 		qs: {
 			$filter: filterExpression(source, params, [`${field} ge ${floor}`]),
 			$orderby: `${field} desc`,
-			$top: 1,
+			// With a client-side filter the newest match may not be the newest alert.
+			$top: matches ? 100 : 1,
 			...source.extraQuery(params),
 		},
 	});
-	const alert = ((response.body as { value?: IDataObject[] }).value ?? [])[0];
+	const page = (response.body as { value?: IDataObject[] }).value ?? [];
+	const alert = matches ? page.find((a) => matches(a)) : page[0];
 	if (!alert) {
 		throw new NodeOperationError(
 			context.getNode(),
@@ -146,12 +160,13 @@ export interface PollOutcome {
 /** One poll: scan from the cursor, emit new alert versions, and return the state to store with them. */
 export async function scanAlerts(
 	transport: TransportContext,
-	source: AlertSource,
 	params: TriggerParameters,
 	previous: CursorState | undefined,
 	floor: string,
 ): Promise<PollOutcome> {
+	const { source } = params;
 	const fields = source.fields(params.triggerOnUpdates);
+	const matches = source.clientFilter?.(params.filters);
 	const options: CursorOptions = {
 		triggerOnUpdates: params.triggerOnUpdates,
 		lookbackMs: params.lookbackMs,
@@ -170,6 +185,7 @@ export async function scanAlerts(
 			api: source.api,
 			method: 'GET',
 			path: source.path,
+			headers: source.headers,
 			qs: {
 				$filter: filterExpression(source, params, [page.clause]),
 				$orderby: page.orderby,
@@ -178,7 +194,7 @@ export async function scanAlerts(
 				...source.extraQuery(params),
 			},
 		});
-		scan.accept(((response.body as { value?: IDataObject[] }).value ?? []) as IDataObject[]);
+		scan.accept(((response.body as { value?: IDataObject[] }).value ?? []) as IDataObject[], matches);
 	}
 	const withChange = params.triggerOnUpdates && params.includeChangeDetails;
 	const items = toItems(
@@ -191,7 +207,7 @@ export async function scanAlerts(
 }
 
 /** The trigger's poll(): n8n stores the static data only when items are returned, which is what we want. */
-export async function pollAlerts(this: IPollFunctions, source: AlertSource = mdeAlertSource): Promise<INodeExecutionData[][] | null> {
+export async function pollAlerts(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
 	const now = new Date();
 	const params = readTriggerParameters(this, now);
 	const staticData = this.getWorkflowStaticData('node');
@@ -202,9 +218,9 @@ export async function pollAlerts(this: IPollFunctions, source: AlertSource = mde
 		const floorDate = historicalFloor(params.historicalStart, now, activatedAt);
 		const floor = canonicalTimestamp(floorDate.toISOString()) ?? timestampFromMs(floorDate.getTime());
 
-		if (this.getMode() === 'manual') return await manualSample(this, transport, source, params, floor);
+		if (this.getMode() === 'manual') return await manualSample(this, transport, params, floor);
 
-		const outcome = await scanAlerts(transport, source, params, previous, floor);
+		const outcome = await scanAlerts(transport, params, previous, floor);
 		// Only after every page arrived: a poll that fails half-way leaves the cursor untouched.
 		staticData[STATE_KEY] = outcome.state as unknown as IDataObject;
 		return outcome.items.length ? [outcome.items] : null;

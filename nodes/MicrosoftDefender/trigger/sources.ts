@@ -9,6 +9,8 @@ export interface AlertFilters {
 	categories: string[];
 	detectionSources: string[];
 	assignedTo?: string;
+	/** Graph only: the Defender products whose alerts are wanted. */
+	serviceSources: string[];
 	/** Advanced: an OData expression the user writes, and-ed with the rest in parentheses. */
 	additionalFilter?: string;
 }
@@ -24,6 +26,9 @@ export interface AlertSource {
 	filterClauses(filters: AlertFilters): string[];
 	/** Query options besides `$filter`, `$orderby`, `$top` and `$skip`. */
 	extraQuery(options: { includeEvidence: boolean }): Record<string, string>;
+	headers?: Record<string, string>;
+	/** Filters the API cannot apply, checked on each alert read (the cursor still moves past the others). */
+	clientFilter?(filters: AlertFilters): ((alert: Record<string, unknown>) => boolean) | undefined;
 }
 
 /** The `$filter` clause and `$orderby` that select one page of the scan. */
@@ -78,3 +83,76 @@ export const mdeAlertSource: AlertSource = {
 		].filter((c): c is string => Boolean(c)),
 	extraQuery: ({ includeEvidence }): Record<string, string> => (includeEvidence ? { $expand: 'evidence' } : {}),
 };
+
+/** MDE enum values (what the UI offers) → Graph alerts_v2 values (reference §6.3). */
+const GRAPH_STATUS: Record<string, string> = { Unknown: 'unknown', New: 'new', InProgress: 'inProgress', Resolved: 'resolved' };
+const GRAPH_SEVERITY: Record<string, string> = {
+	UnSpecified: 'unknown',
+	Informational: 'informational',
+	Low: 'low',
+	Medium: 'medium',
+	High: 'high',
+};
+export const GRAPH_DETECTION_SOURCE: Record<string, string> = {
+	AutomatedInvestigation: 'automatedInvestigation',
+	CustomDetection: 'customDetection',
+	CustomerTI: 'customTi',
+	MTP: 'microsoft365Defender',
+	OfficeATP: 'microsoftDefenderForOffice365',
+	ThreatExperts: 'microsoftThreatExperts',
+	WindowsDefenderAtp: 'microsoftDefenderForEndpoint',
+	WindowsDefenderAv: 'antivirus',
+	WindowsDefenderSmartScreen: 'smartScreen',
+};
+
+const GRAPH_TRACKED_FIELDS = [
+	'status',
+	'severity',
+	'category',
+	'classification',
+	'determination',
+	'assignedTo',
+	'title',
+	'threatDisplayName',
+	'incidentId',
+	'resolvedDateTime',
+	'comments',
+];
+
+/**
+ * Graph `alerts_v2`: `$top` is capped at 1,000, `$skip` at 500, `@odata.nextLink` is often missing and `id` is
+ * not a documented filter field, so the scan pages by time and skips ties. Only the documented filter fields go
+ * into `$filter`; category and detection source are checked on each alert read.
+ */
+export const graphAlertSource: AlertSource = {
+	api: 'graph',
+	path: '/v1.0/security/alerts_v2',
+	maxPageSize: 1_000,
+	paging: 'skip',
+	headers: { Prefer: 'include-unknown-enum-members' },
+	fields: (triggerOnUpdates) => ({
+		id: 'id',
+		cursor: triggerOnUpdates ? 'lastUpdateDateTime' : 'createdDateTime',
+		created: 'createdDateTime',
+		tracked: GRAPH_TRACKED_FIELDS,
+	}),
+	filterClauses: (f) =>
+		[
+			anyOf('serviceSource', f.serviceSources),
+			anyOf('status', f.statuses.map((v) => GRAPH_STATUS[v] ?? v)),
+			anyOf('severity', f.severities.map((v) => GRAPH_SEVERITY[v] ?? v)),
+			f.assignedTo ? `assignedTo eq ${odataString(f.assignedTo)}` : undefined,
+			f.additionalFilter ? `(${f.additionalFilter})` : undefined,
+		].filter((c): c is string => Boolean(c)),
+	extraQuery: (): Record<string, string> => ({}),
+	clientFilter: (f) => {
+		const categories = new Set(f.categories);
+		const sources = new Set(f.detectionSources.map((v) => GRAPH_DETECTION_SOURCE[v] ?? v));
+		if (!categories.size && !sources.size) return undefined;
+		return (alert) =>
+			(!categories.size || categories.has(String(alert.category))) &&
+			(!sources.size || sources.has(String(alert.detectionSource)));
+	},
+};
+
+export const ALERT_SOURCES: Record<string, AlertSource> = { mde: mdeAlertSource, graph: graphAlertSource };

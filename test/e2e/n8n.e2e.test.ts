@@ -1,0 +1,194 @@
+/**
+ * A real n8n 2.41 with the `npm pack` tarball installed as a community package (node types
+ * `n8n-nodes-microsoft-defender.*`), running the "Defender alert triage" workflow against the emulator.
+ * Runs twice: with n8n's classic static data, and with its durable poll cursors (poller_state table).
+ */
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+import { startEmulator, type Emulator } from '../emulator';
+
+// Plain JS helpers shared with `npm start`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const harness = require('../../scripts/n8n-harness');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const demo = require('../../scripts/demo-workflow');
+
+type Json = Record<string, any>;
+
+const DURABLE_ENV = {
+	N8N_POLLER_DURABLE_CURSORS_ENABLED: 'true',
+	N8N_SCHEDULER_ENABLED: 'true',
+	N8N_SCHEDULER_POLL_TRIGGERS_ENABLED: 'true',
+	N8N_USE_WORKFLOW_PUBLICATION_SERVICE: 'true',
+};
+const OWNER = { email: 'owner@example.com', firstName: 'Sam', lastName: 'Soc', password: 'E2e-password-1' };
+
+let n8nPaths: Json;
+let tarball: string;
+let emu: Emulator;
+const work = mkdtempSync(join(tmpdir(), 'mde-e2e-'));
+
+beforeAll(async () => {
+	n8nPaths = harness.install();
+	tarball = harness.packPackage(join(work, 'pack'));
+}, 30 * 60 * 1000);
+
+// A fresh emulator (an empty tenant) per scenario.
+beforeEach(async () => {
+	emu = await startEmulator({ machineActionStepMs: 500 });
+});
+afterEach(async () => {
+	await emu?.close();
+});
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 150_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let last: unknown;
+	while (Date.now() < deadline) {
+		try {
+			const value = await probe();
+			if (value !== undefined) return value;
+		} catch (error) {
+			last = error;
+		}
+		await new Promise((r) => setTimeout(r, 2000));
+	}
+	throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Items each node produced, across all successful executions. */
+function nodeItems(executions: Json[], node: string): Json[] {
+	return executions.flatMap(
+		(e) => (e.data?.resultData?.runData?.[node] ?? []).flatMap((run: Json) => (run.data?.main?.[0] ?? []).map((i: Json) => i.json)),
+	);
+}
+
+function versionKey(alert: Json): string {
+	return `${alert.id}@${alert.lastUpdateTime}`;
+}
+
+function matching(alertIds: string[]): Json[] {
+	return alertIds.map((id) => emu.alerts.get(id) as unknown as Json).filter((a) => ['High', 'Medium'].includes(a.severity));
+}
+
+async function scenario(label: string, extraEnv: Record<string, string>): Promise<void> {
+	const userFolder = join(work, label);
+	const options = {
+		userFolder,
+		port: await harness.freePort(),
+		brokerPort: await harness.freePort(),
+		caCertPath: emu.caCertPath,
+		env: extraEnv,
+		logFile: join(work, `${label}.log`),
+	};
+	harness.installCommunityPackage(userFolder, tarball);
+	writeFileSync(join(work, `${label}-credentials.json`), JSON.stringify([demo.emulatorCredential(emu)]));
+	writeFileSync(join(work, `${label}-workflow.json`), JSON.stringify(demo.triageWorkflow({ isolationPollInterval: 1 })));
+	harness.n8nCli(n8nPaths, options, ['import:credentials', `--input=${join(work, `${label}-credentials.json`)}`]);
+	harness.n8nCli(n8nPaths, options, ['import:workflow', `--input=${join(work, `${label}-workflow.json`)}`]);
+	harness.n8nCli(n8nPaths, options, ['publish:workflow', `--id=${demo.WORKFLOW_ID}`]);
+
+	// Seeded before start: High alerts on distinct machines, Medium, and Low ones the filters exclude.
+	const machines = emu.machines.seed(8);
+	const ids: string[] = [];
+	const seed = (severity: string, machine: Json) => {
+		const alert = emu.alerts.create({ severity: severity as never, status: 'New', machineId: machine.id, computerDnsName: machine.computerDnsName });
+		ids.push(alert.id);
+		return alert;
+	};
+	const highs = [seed('High', machines[0]), seed('High', machines[1])];
+	seed('Medium', machines[2]);
+	seed('Medium', machines[3]);
+	seed('Low', machines[4]);
+	seed('Informational', machines[4]);
+
+	let n8n = await harness.startN8n(n8nPaths, options);
+	try {
+		const cookie = await harness.ownerCookie(n8n.url, OWNER);
+		const key = await harness.apiKey(n8n.url, cookie);
+
+		// The package's node types are registered under the community package's name.
+		const types = await harness.httpJson(`${n8n.url}/types/nodes.json`, { headers: { cookie } });
+		const typeNames = (types.json as Json[]).map((t) => t.name);
+		expect(typeNames).toEqual(expect.arrayContaining([`${harness.PACKAGE_NAME}.microsoftDefenderTrigger`, `${harness.PACKAGE_NAME}.microsoftDefender`]));
+
+		const allExecutions = async () => await harness.executions(n8n.url, key, demo.WORKFLOW_ID);
+		const emittedNow = async () => nodeItems(await allExecutions(), 'Defender Alerts');
+		await waitFor('the seeded alerts', async () => ((await emittedNow()).length >= matching(ids).length ? true : undefined));
+		const comments = async () =>
+			highs.every((h) => ((emu.alerts.get(h.id) as unknown as Json).comments as Json[]).some((c) => /isolated by n8n/.test(c.comment)));
+		await waitFor('isolations and comments', async () => ((await comments()) ? true : undefined));
+
+		// Exactly the matching alerts, each once, with the alert JSON intact.
+		let emitted = await emittedNow();
+		expect(emitted.map((a) => a.id).sort()).toEqual(matching(ids).map((a) => a.id).sort());
+		for (const item of emitted) {
+			const { _change, ...alert } = item;
+			expect(_change).toMatchObject({ type: 'new' });
+			const stored = emu.alerts.get(item.id) as unknown as Json;
+			expect(alert.title).toBe(stored.title);
+			expect(alert.evidence).toEqual(JSON.parse(JSON.stringify(stored.evidence)));
+		}
+		// The Set node's $jmespath result.
+		const extracted = nodeItems(await allExecutions(), 'Extract Evidence');
+		for (const row of extracted) {
+			const stored = emu.alerts.get(row.alertId) as unknown as Json;
+			expect(row.fileSha256).toEqual((stored.evidence as Json[]).filter((e) => e.entityType === 'File').map((e) => e.sha256));
+			expect(row.machineId).toBe(stored.machineId);
+		}
+		// One isolation per High alert, and the comment on each.
+		const isolations = emu.requestLog.filter((r) => r.method === 'POST' && /\/isolate$/.test(r.path) && r.status === 201);
+		expect(isolations.map((r) => r.path.split('/')[3]).sort()).toEqual(highs.map((h) => h.machineId).sort());
+
+		// An update fires one execution carrying it.
+		const medium = matching(ids).find((a) => a.severity === 'Medium') as Json;
+		const updated = emu.alerts.update(medium.id, { status: 'InProgress', assignedTo: 'analyst@contoso.com' });
+		await waitFor('the update', async () =>
+			(await emittedNow()).some((a) => a.id === medium.id && a.lastUpdateTime === updated.lastUpdateTime) ? true : undefined,
+		);
+		const updateItems = (await emittedNow()).filter((a) => a.id === medium.id);
+		expect(updateItems).toHaveLength(2);
+		expect(updateItems[1]._change).toMatchObject({ type: 'update', changedFields: ['status', 'assignedTo'] });
+
+		// The credential test through the REST endpoint the editor uses.
+		const credential = demo.emulatorCredential(emu);
+		const ok = await harness.httpJson(`${n8n.url}/rest/credentials/test`, { method: 'POST', headers: { cookie }, body: { credentials: credential } });
+		expect(ok.json.data).toMatchObject({ status: 'OK', message: expect.stringMatching(/^Connected\. Roles granted: .*Alert\.ReadWrite\.All/) });
+		const bad = { ...credential, data: { ...credential.data, clientSecret: 'definitely-the-wrong-secret' } };
+		const failed = await harness.httpJson(`${n8n.url}/rest/credentials/test`, { method: 'POST', headers: { cookie }, body: { credentials: bad } });
+		expect(failed.json.data).toMatchObject({ status: 'Error', message: expect.stringMatching(/^The client secret is wrong\./) });
+
+		// Restart while alerts keep arriving.
+		await n8n.stop();
+		seed('High', machines[5]);
+		seed('Medium', machines[6]);
+		emu.alerts.update(highs[0].id, { status: 'InProgress' });
+		n8n = await harness.startN8n(n8nPaths, options);
+		seed('Medium', machines[7]);
+		const expectedVersions = () => new Set(matching(ids).map(versionKey));
+		await waitFor('every alert after the restart', async () => {
+			const got = new Set((await emittedNow()).map(versionKey));
+			return [...expectedVersions()].every((v) => got.has(v)) ? true : undefined;
+		});
+		emitted = await emittedNow();
+		const counts = new Map<string, number>();
+		for (const a of emitted) counts.set(versionKey(a), (counts.get(versionKey(a)) ?? 0) + 1);
+		expect([...counts.values()].every((n) => n === 1)).toBe(true);
+		for (const version of expectedVersions()) expect(counts.get(version)).toBe(1);
+		expect(new Set(emitted.map((a) => a.id))).toEqual(new Set(matching(ids).map((a) => a.id)));
+		const failedExecutions = (await allExecutions()).filter((e) => e.status !== 'success');
+		expect(failedExecutions).toEqual([]);
+	} finally {
+		await n8n.stop();
+	}
+}
+
+test('classic static data: triage workflow end to end, across a restart', async () => {
+	await scenario('classic', {});
+});
+
+test('durable poll cursors (poller_state): the same checks', async () => {
+	await scenario('durable', DURABLE_ENV);
+});
