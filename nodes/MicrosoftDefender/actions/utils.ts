@@ -40,3 +40,29 @@ export function toOutput(
 		itemData: { item: itemIndex },
 	});
 }
+
+/** The Return All / Limit pair every Get Many operation starts with. */
+export const returnAllOrLimit: INodeProperties[] = [
+	{
+		displayName: 'Return All',
+		name: 'returnAll',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to return all results or only up to a given limit',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		default: 50,
+		typeOptions: { minValue: 1 },
+		description: 'Max number of results to return',
+		displayOptions: { show: { returnAll: [false] } },
+	},
+];
+
+/** The item's limit, or undefined for Return All. */
+export function readLimit(context: IExecuteFunctions, itemIndex: number): number | undefined {
+	const returnAll = context.getNodeParameter('returnAll', itemIndex, false) as boolean;
+	return returnAll ? undefined : (context.getNodeParameter('limit', itemIndex, 50) as number);
+}

@@ -1,12 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { requireText } from '../../helpers/validation';
-import { sendDefenderRequest, type TransportContext } from '../../transport';
+import type { TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions } from '../utils';
-import { alertIdLocator, alertPath, bodyOr, readAlertId } from './common';
+import { readAlertTarget, sourceAlertIdLocators } from './source';
 
 const properties: INodeProperties[] = [
-	alertIdLocator('The alert to comment on'),
+	...sourceAlertIdLocators('The alert to comment on'),
 	{
 		displayName: 'Comment',
 		name: 'comment',
@@ -15,7 +15,8 @@ const properties: INodeProperties[] = [
 		required: true,
 		default: '',
 		placeholder: 'e.g. Investigated: the file was a signed admin tool',
-		description: "Text added to the alert's comment history, attributed to the app",
+		description:
+			"Text added to the alert's comment history, attributed to the app. Outputs the updated alert (Defender for Endpoint API) or the alert's comment list (Microsoft Graph).",
 	},
 ];
 
@@ -29,12 +30,7 @@ export async function execute(
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	const id = readAlertId(this, itemIndex);
+	const { api, id } = readAlertTarget(this, itemIndex);
 	const comment = requireText(this.getNodeParameter('comment', itemIndex, ''), 'Comment');
-	const response = await sendDefenderRequest(transport, {
-		method: 'PATCH',
-		path: alertPath(id),
-		body: { comment },
-	});
-	return toOutput(this, itemIndex, bodyOr(response.body, { id: id, comment }));
+	return toOutput(this, itemIndex, await api.addComment(transport, id, comment));
 }

@@ -1,4 +1,7 @@
-/** Parameters, enums and checks shared by the alert operations (reference mde-api.md §1–§2). */
+/**
+ * Parameters, enums and checks shared by the alert operations and both alert sources (reference mde-api.md §1–§2
+ * for the Defender for Endpoint API, §6 for Microsoft Graph alerts_v2).
+ */
 import { DateTime } from 'luxon';
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
@@ -18,6 +21,13 @@ const ALERT_ID_RE = new RegExp(ALERT_ID_PATTERN);
 /** A Defender portal link to an alert (`https://security.microsoft.com/alerts/<id>?tid=…`); group 1 is the id. */
 export const ALERT_URL_PATTERN = '^https?://[^/]+/alerts/([^/?#]+)';
 
+/**
+ * Graph alerts_v2 ids of every Defender product: besides the MDE form, e.g. `fa` + GUID (Office 365), `ca` + 24 hex
+ * digits (Cloud Apps) or `ad` + a long hash (Entra ID Protection). Only what cannot change a URL path is required.
+ */
+export const GRAPH_ALERT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:=+-]{0,255}$';
+const GRAPH_ALERT_ID_RE = new RegExp(GRAPH_ALERT_ID_PATTERN);
+
 /** Checks the form of an alert id; returns it trimmed (not encoded: use `pathId` for URL paths). */
 export function validateAlertId(value: unknown, field = 'Alert ID'): string {
 	const id = requireText(value, field);
@@ -29,9 +39,25 @@ export function validateAlertId(value: unknown, field = 'Alert ID'): string {
 	return id;
 }
 
-/** The `alertId` resource locator: pick one of the newest alerts, paste its portal link, or enter its ID. */
-export function alertIdLocator(description: string): INodeProperties {
+/** Checks the form of a Graph alerts_v2 id (any Defender product); returns it trimmed. */
+export function validateGraphAlertId(value: unknown, field = 'Alert ID'): string {
+	const id = requireText(value, field);
+	if (!GRAPH_ALERT_ID_RE.test(id) || id.includes('..')) {
+		throw new InvalidInputError(
+			`${field} "${id.slice(0, 80)}" is not a Microsoft Graph alert ID such as da637472900382838869_1364969609 (letters, digits and - _ . : only).`,
+		);
+	}
+	return id;
+}
+
+/**
+ * The `alertId` resource locator: pick one of the newest alerts, paste its portal link, or enter its ID. With
+ * `source`, it is shown only for that alert source (Graph takes the alert IDs of every Defender product).
+ */
+export function alertIdLocator(description: string, source?: 'mde' | 'graph'): INodeProperties {
+	const idPattern = source === 'graph' ? GRAPH_ALERT_ID_PATTERN : ALERT_ID_PATTERN;
 	return {
+		...(source ? { displayOptions: { show: { source: [source] } } } : {}),
 		displayName: 'Alert',
 		name: 'alertId',
 		type: 'resourceLocator',
@@ -71,7 +97,7 @@ export function alertIdLocator(description: string): INodeProperties {
 					{
 						type: 'regex',
 						properties: {
-							regex: ALERT_ID_PATTERN,
+							regex: idPattern,
 							errorMessage: 'Not a valid alert ID (e.g. da637472900382838869_1364969609)',
 						},
 					},
@@ -81,9 +107,10 @@ export function alertIdLocator(description: string): INodeProperties {
 	};
 }
 
-/** The alert id of the `alertId` locator, validated (put it in a URL path only through `alertPath`). */
-export function readAlertId(context: IExecuteFunctions, itemIndex: number): string {
-	return validateAlertId(context.getNodeParameter('alertId', itemIndex, '', { extractValue: true }), 'Alert ID');
+/** The alert id of the `alertId` locator, validated for its source (put it in a URL path only through `pathId`). */
+export function readAlertId(context: IExecuteFunctions, itemIndex: number, source: 'mde' | 'graph' = 'mde'): string {
+	const value = context.getNodeParameter('alertId', itemIndex, '', { extractValue: true });
+	return source === 'graph' ? validateGraphAlertId(value, 'Alert ID') : validateAlertId(value, 'Alert ID');
 }
 
 /** `/api/alerts/{id}[/suffix]`, the id checked and encoded by `pathId`. */
@@ -170,56 +197,95 @@ export function enumValue(value: unknown, options: INodePropertyOptions[], field
 // ---------------------------------------------------------------------------------------------
 // Update fields (Update and Batch Update)
 
-/** The change parameters; the determination offered depends on the classification chosen. */
-export const changeProperties: INodeProperties[] = [
-	{
-		displayName: 'Status',
-		name: 'status',
-		type: 'options',
-		options: withNoChange(UPDATE_STATUSES),
-		default: '',
-		description: 'New status of the alert',
-	},
-	{
-		displayName: 'Assigned To',
-		name: 'assignedTo',
-		type: 'string',
-		default: '',
-		placeholder: 'e.g. secop@contoso.com',
-		description: 'User principal name of the analyst who owns the alert. Leave empty to keep the current owner.',
-	},
-	{
-		displayName: 'Classification',
-		name: 'classification',
-		type: 'options',
-		options: withNoChange(CLASSIFICATIONS),
-		default: '',
-		description:
-			'Whether the alert is a true positive, expected activity, or a false positive. Choosing one offers the determinations that fit it.',
-	},
-	...Object.entries(DETERMINATIONS).map(
-		([classification, { parameter, options }]): INodeProperties => ({
+/** The values one alert source takes in an update: statuses, classifications and determinations per classification. */
+export interface ChangeEnums {
+	statuses: INodePropertyOptions[];
+	classifications: INodePropertyOptions[];
+	/** Keyed by the source's classification value; `parameter` is the node parameter offering them. */
+	determinations: Record<string, { parameter: string; options: INodePropertyOptions[] }>;
+	/** Whether the update call itself takes a comment. */
+	comment: boolean;
+}
+
+/** The Defender for Endpoint API's update values (PascalCase). */
+export const MDE_CHANGES: ChangeEnums = {
+	statuses: UPDATE_STATUSES,
+	classifications: CLASSIFICATIONS,
+	determinations: DETERMINATIONS,
+	comment: true,
+};
+
+export const statusProperty: INodeProperties = {
+	displayName: 'Status',
+	name: 'status',
+	type: 'options',
+	options: withNoChange(UPDATE_STATUSES),
+	default: '',
+	description: 'New status of the alert',
+};
+
+export const assignedToProperty: INodeProperties = {
+	displayName: 'Assigned To',
+	name: 'assignedTo',
+	type: 'string',
+	default: '',
+	placeholder: 'e.g. secop@contoso.com',
+	description: 'User principal name of the analyst who owns the alert. Leave empty to keep the current owner.',
+};
+
+/** Its values are the MDE names; each source maps them to its own (`enumValue` ignores case). */
+export const classificationProperty: INodeProperties = {
+	displayName: 'Classification',
+	name: 'classification',
+	type: 'options',
+	options: withNoChange(CLASSIFICATIONS),
+	default: '',
+	description:
+		'Whether the alert is a true positive, expected activity, or a false positive. Choosing one offers the determinations that fit it.',
+};
+
+export const commentProperty: INodeProperties = {
+	displayName: 'Comment',
+	name: 'comment',
+	type: 'string',
+	typeOptions: { rows: 2 },
+	default: '',
+	description: "Comment to add to the alert's history. Leave empty to add none.",
+};
+
+/**
+ * One determination parameter per classification of a source, shown when that classification is chosen (and
+ * `show` holds, e.g. the source).
+ */
+export function determinationProperties(
+	enums: ChangeEnums,
+	show: Record<string, string[]> = {},
+): INodeProperties[] {
+	return Object.entries(enums.determinations).map(([classification, { parameter, options }]): INodeProperties => {
+		const shownFor = CLASSIFICATIONS.find((c) => squash(String(c.value)) === squash(classification))?.value;
+		return {
 			displayName: 'Determination',
 			name: parameter,
 			type: 'options',
-			displayOptions: { show: { classification: [classification] } },
+			displayOptions: { show: { ...show, classification: [shownFor ?? classification] } },
 			options: withNoChange(options),
 			default: '',
 			description: 'What the alert turned out to be, among the determinations valid for this classification',
-		}),
-	),
-	{
-		displayName: 'Comment',
-		name: 'comment',
-		type: 'string',
-		typeOptions: { rows: 2 },
-		default: '',
-		description: "Comment to add to the alert's history. Leave empty to add none.",
-	},
+		};
+	});
+}
+
+/** The change parameters of Batch Update (Defender for Endpoint API only). */
+export const changeProperties: INodeProperties[] = [
+	statusProperty,
+	assignedToProperty,
+	classificationProperty,
+	...determinationProperties(MDE_CHANGES),
+	commentProperty,
 ];
 
-/** The fields to change, with the API's camelCase keys; only what the user set. */
-export function readChanges(context: IExecuteFunctions, itemIndex: number): IDataObject {
+/** The fields to change, with the API's camelCase keys and the source's values; only what the user set. */
+export function readChanges(context: IExecuteFunctions, itemIndex: number, enums: ChangeEnums = MDE_CHANGES): IDataObject {
 	const text = (name: string): string => {
 		const value = context.getNodeParameter(name, itemIndex, '') as unknown;
 		return typeof value === 'string' ? value.trim() : value === undefined || value === null ? '' : String(value);
@@ -227,34 +293,38 @@ export function readChanges(context: IExecuteFunctions, itemIndex: number): IDat
 	const changes: IDataObject = {};
 
 	const status = text('status');
-	if (status) changes.status = enumValue(status, UPDATE_STATUSES, 'Status');
+	if (status) changes.status = enumValue(status, enums.statuses, 'Status');
 
 	const assignedTo = text('assignedTo');
 	if (assignedTo) changes.assignedTo = assignedTo;
 
 	const classificationText = text('classification');
 	if (classificationText) {
-		const classification = enumValue(classificationText, CLASSIFICATIONS, 'Classification');
+		const classification = enumValue(classificationText, enums.classifications, 'Classification');
 		changes.classification = classification;
-		const { parameter, options } = DETERMINATIONS[classification];
+		const { parameter, options } = enums.determinations[classification];
 		const determination = text(parameter);
 		if (determination) {
-			const label = CLASSIFICATIONS.find((c) => c.value === classification)?.name;
+			const label = enums.classifications.find((c) => c.value === classification)?.name;
 			changes.determination = enumValue(determination, options, `Determination (for ${label})`);
 		}
 	}
 
-	const comment = text('comment');
-	if (comment) changes.comment = comment;
+	if (enums.comment) {
+		const comment = text('comment');
+		if (comment) changes.comment = comment;
+	}
 
 	return changes;
 }
 
 /** Rejects an update that would change nothing. */
-export function requireChanges(changes: IDataObject): void {
+export function requireChanges(changes: IDataObject, enums: ChangeEnums = MDE_CHANGES): void {
 	if (!Object.keys(changes).length) {
 		throw new InvalidInputError(
-			'Nothing to update. Set at least one of Status, Assigned To, Classification (with Determination) or Comment.',
+			enums.comment
+				? 'Nothing to update. Set at least one of Status, Assigned To, Classification (with Determination) or Comment.'
+				: 'Nothing to update. Set at least one of Status, Assigned To or Classification (with Determination).',
 		);
 	}
 }

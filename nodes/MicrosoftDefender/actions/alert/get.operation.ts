@@ -1,17 +1,20 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { sendDefenderRequest, type TransportContext } from '../../transport';
+import type { TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions } from '../utils';
-import { alertIdLocator, alertPath, bodyOr, readAlertId } from './common';
+import { bodyOr } from './common';
+import { readAlertTarget, sourceAlertIdLocators } from './source';
 
 const properties: INodeProperties[] = [
-	alertIdLocator('The alert to retrieve'),
+	...sourceAlertIdLocators('The alert to retrieve'),
 	{
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
+		// Graph alerts always carry their evidence.
+		displayOptions: { show: { source: ['mde'] } },
 		options: [
 			{
 				displayName: 'Include Evidence',
@@ -32,11 +35,11 @@ export async function execute(
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	const id = readAlertId(this, itemIndex);
-	const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
-	const response = await sendDefenderRequest(transport, {
+	const { source, api, id } = readAlertTarget(this, itemIndex);
+	const options = source === 'mde' ? (this.getNodeParameter('options', itemIndex, {}) as IDataObject) : {};
+	const response = await api.send(transport, {
 		method: 'GET',
-		path: alertPath(id),
+		path: api.path(id),
 		qs: options.includeEvidence === true ? { $expand: 'evidence' } : undefined,
 	});
 	return toOutput(this, itemIndex, bodyOr(response.body, { id }));

@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
 import {
 	ALERT_CATEGORIES,
@@ -11,6 +11,18 @@ import { InvalidInputError, mdeListPages, odataString, type TransportContext } f
 import { anyOf } from '../../trigger/sources';
 import { toOutput, updateDisplayOptions } from '../utils';
 import { enumValue, filterDateTime } from './common';
+import {
+	GRAPH_FILTER_CLASSIFICATIONS,
+	GRAPH_FILTER_DETERMINATIONS,
+	GRAPH_SERVICE_SOURCES,
+	GRAPH_SEVERITIES,
+	GRAPH_STATUSES,
+	graphAlertPages,
+} from './graph';
+import { readSource, type AlertSource } from './source';
+
+const mdeOnly = { show: { '/source': ['mde'] } };
+const graphOnly = { show: { '/source': ['graph'] } };
 
 const properties: INodeProperties[] = [
 	{
@@ -28,6 +40,15 @@ const properties: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 50,
 		description: 'Max number of results to return',
+	},
+	{
+		displayName: 'Products',
+		name: 'serviceSources',
+		type: 'multiOptions',
+		displayOptions: { show: { source: ['graph'] } },
+		options: GRAPH_SERVICE_SOURCES,
+		default: ['microsoftDefenderForEndpoint'],
+		description: 'Only alerts raised by one of these Defender products (serviceSource). Leave empty for every product.',
 	},
 	{
 		displayName: 'Filters',
@@ -49,36 +70,57 @@ const properties: INodeProperties[] = [
 				displayName: 'Categories',
 				name: 'categories',
 				type: 'multiOptions',
+				displayOptions: mdeOnly,
 				options: ALERT_CATEGORIES,
 				default: [],
 				description: 'Only alerts in one of these categories',
+			},
+			{
+				displayName: 'Classifications',
+				name: 'classifications',
+				type: 'multiOptions',
+				displayOptions: graphOnly,
+				options: GRAPH_FILTER_CLASSIFICATIONS,
+				default: [],
+				description: 'Only alerts with one of these classifications',
 			},
 			{
 				displayName: 'Created After',
 				name: 'createdAfter',
 				type: 'dateTime',
 				default: '',
-				description: 'Only alerts created at or after this time (alertCreationTime)',
+				description: 'Only alerts created at or after this time (alertCreationTime; createdDateTime on Graph)',
 			},
 			{
 				displayName: 'Created Before',
 				name: 'createdBefore',
 				type: 'dateTime',
 				default: '',
-				description: 'Only alerts created before this time (alertCreationTime)',
+				description: 'Only alerts created before this time (alertCreationTime; createdDateTime on Graph)',
 			},
 			{
 				displayName: 'Detection Sources',
 				name: 'detectionSources',
 				type: 'multiOptions',
+				displayOptions: mdeOnly,
 				options: DETECTION_SOURCES,
 				default: [],
 				description: 'Only alerts raised by one of these detection sources',
 			},
 			{
+				displayName: 'Determinations',
+				name: 'determinations',
+				type: 'multiOptions',
+				displayOptions: graphOnly,
+				options: GRAPH_FILTER_DETERMINATIONS,
+				default: [],
+				description: 'Only alerts with one of these determinations',
+			},
+			{
 				displayName: 'Incident ID',
 				name: 'incidentId',
 				type: 'string',
+				displayOptions: mdeOnly,
 				default: '',
 				placeholder: 'e.g. 1126093',
 				description: 'Only alerts of this incident',
@@ -87,6 +129,7 @@ const properties: INodeProperties[] = [
 				displayName: 'Other Categories',
 				name: 'customCategories',
 				type: 'string',
+				displayOptions: mdeOnly,
 				default: '',
 				placeholder: 'e.g. CredentialTheft, Backdoor',
 				description:
@@ -98,7 +141,7 @@ const properties: INodeProperties[] = [
 				type: 'multiOptions',
 				options: ALERT_SEVERITIES,
 				default: [],
-				description: 'Only alerts with one of these severities',
+				description: 'Only alerts with one of these severities (UnSpecified is "unknown" on Graph)',
 			},
 			{
 				displayName: 'Statuses',
@@ -113,14 +156,14 @@ const properties: INodeProperties[] = [
 				name: 'updatedAfter',
 				type: 'dateTime',
 				default: '',
-				description: 'Only alerts last updated at or after this time (lastUpdateTime)',
+				description: 'Only alerts last updated at or after this time (lastUpdateTime; lastUpdateDateTime on Graph)',
 			},
 			{
 				displayName: 'Updated Before',
 				name: 'updatedBefore',
 				type: 'dateTime',
 				default: '',
-				description: 'Only alerts last updated before this time (lastUpdateTime)',
+				description: 'Only alerts last updated before this time (lastUpdateTime; lastUpdateDateTime on Graph)',
 			},
 		],
 	},
@@ -130,6 +173,8 @@ const properties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
+		// Graph alerts always carry their evidence.
+		displayOptions: { show: { source: ['mde'] } },
 		options: [
 			{
 				displayName: 'Include Evidence',
@@ -150,11 +195,15 @@ const LABELS: Record<string, string> = {
 	severities: 'Severities',
 	categories: 'Categories',
 	detectionSources: 'Detection Sources',
+	classifications: 'Classifications',
+	determinations: 'Determinations',
+	incidentId: 'Incident ID',
+	customCategories: 'Other Categories',
 };
 
-/** Values of a multi-select filter, each checked against its options (expressions can return anything). */
-function listFilter(filters: IDataObject, key: string, options: typeof ALERT_STATUSES): string[] {
-	return splitList(filters[key]).map((v) => enumValue(v, options, `Filters › ${LABELS[key]}`));
+/** Values of a multi-select filter, each checked against (and mapped to) the options' values. */
+function listFilter(filters: IDataObject, key: string, options: INodePropertyOptions[]): string[] {
+	return [...new Set(splitList(filters[key]).map((v) => enumValue(v, options, `Filters › ${LABELS[key]}`)))];
 }
 
 /** A time window on one field: `field ge after and field lt before`. */
@@ -177,8 +226,23 @@ function timeRange(
 	return [after && `${field} ge ${after}`, before && `${field} lt ${before}`].filter((c): c is string => Boolean(c));
 }
 
-/** The `$filter` expression for the chosen filters, or undefined for none. Exported for tests. */
+function assignedToClause(filters: IDataObject): string | undefined {
+	if (filters.assignedTo === undefined || String(filters.assignedTo).trim() === '') return undefined;
+	return `assignedTo eq ${odataString(requireText(filters.assignedTo, 'Filters › Assigned To'))}`;
+}
+
+/** Filters only Graph alerts_v2 can apply. */
+const GRAPH_ONLY_FILTERS = ['classifications', 'determinations'];
+
+/** The `$filter` expression for the chosen filters (Defender for Endpoint API), or undefined for none. */
 export function buildAlertFilter(filters: IDataObject, timezone: string): string | undefined {
+	for (const key of GRAPH_ONLY_FILTERS) {
+		if (splitList(filters[key]).length) {
+			throw new InvalidInputError(
+				`Filters › ${LABELS[key]} works only with Microsoft Graph alerts_v2: the Defender for Endpoint API cannot filter on it. Remove the filter (switch Source to see it) or use Microsoft Graph.`,
+			);
+		}
+	}
 	const customCategories = splitList(filters.customCategories).map((c) => {
 		if (!/^[A-Za-z][A-Za-z0-9]*$/.test(c)) {
 			throw new InvalidInputError(
@@ -198,17 +262,12 @@ export function buildAlertFilter(filters: IDataObject, timezone: string): string
 		incidentClause = `incidentId eq ${incidentText}`;
 	}
 
-	const assignedTo =
-		filters.assignedTo !== undefined && String(filters.assignedTo).trim() !== ''
-			? requireText(filters.assignedTo, 'Filters › Assigned To')
-			: undefined;
-
 	const clauses = [
 		anyOf('status', listFilter(filters, 'statuses', ALERT_STATUSES)),
 		anyOf('severity', listFilter(filters, 'severities', ALERT_SEVERITIES)),
 		anyOf('category', categories),
 		anyOf('detectionSource', listFilter(filters, 'detectionSources', DETECTION_SOURCES)),
-		assignedTo && `assignedTo eq ${odataString(assignedTo)}`,
+		assignedToClause(filters),
 		incidentClause,
 		...timeRange(filters, 'alertCreationTime', 'createdAfter', 'createdBefore', 'Created', timezone),
 		...timeRange(filters, 'lastUpdateTime', 'updatedAfter', 'updatedBefore', 'Updated', timezone),
@@ -216,11 +275,63 @@ export function buildAlertFilter(filters: IDataObject, timezone: string): string
 	return clauses.length ? clauses.join(' and ') : undefined;
 }
 
+/** Filters Graph alerts_v2 cannot apply (its `$filter` fields are listed in §6.4). */
+const MDE_ONLY_FILTERS = ['categories', 'customCategories', 'detectionSources', 'incidentId'];
+
+/**
+ * The `$filter` expression for Microsoft Graph alerts_v2: Graph's field names and camelCase values (the shared
+ * status and severity filters hold MDE values: `InProgress` → `inProgress`, `UnSpecified` → `unknown`).
+ */
+export function buildGraphAlertFilter(filters: IDataObject, serviceSources: unknown, timezone: string): string | undefined {
+	for (const key of MDE_ONLY_FILTERS) {
+		if (splitList(filters[key]).length) {
+			throw new InvalidInputError(
+				`Filters › ${LABELS[key]} works only with the Defender for Endpoint API: Microsoft Graph alerts_v2 cannot filter on it. Remove the filter (switch Source back to see it) or use the Defender for Endpoint API.`,
+			);
+		}
+	}
+	const sources = [...new Set(splitList(serviceSources).map((v) => enumValue(v, GRAPH_SERVICE_SOURCES, 'Products')))];
+	const clauses = [
+		anyOf('status', listFilter(filters, 'statuses', GRAPH_STATUSES)),
+		anyOf('severity', listFilter(filters, 'severities', GRAPH_SEVERITIES)),
+		anyOf('classification', listFilter(filters, 'classifications', GRAPH_FILTER_CLASSIFICATIONS)),
+		anyOf('determination', listFilter(filters, 'determinations', GRAPH_FILTER_DETERMINATIONS)),
+		anyOf('serviceSource', sources),
+		assignedToClause(filters),
+		...timeRange(filters, 'createdDateTime', 'createdAfter', 'createdBefore', 'Created', timezone),
+		...timeRange(filters, 'lastUpdateDateTime', 'updatedAfter', 'updatedBefore', 'Updated', timezone),
+	].filter((c): c is string => Boolean(c));
+	return clauses.length ? clauses.join(' and ') : undefined;
+}
+
+/** Each source's list: its query from the parameters and its pages, newest first. */
+const LISTS: Record<
+	AlertSource,
+	(context: IExecuteFunctions, itemIndex: number, transport: TransportContext, limit?: number) => AsyncIterable<IDataObject[]>
+> = {
+	mde: (context, itemIndex, transport, limit) => {
+		const filters = context.getNodeParameter('filters', itemIndex, {}) as IDataObject;
+		const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+		const qs: Record<string, string> = { $orderby: 'alertCreationTime desc' };
+		const filter = buildAlertFilter(filters, context.getTimezone());
+		if (filter) qs.$filter = filter;
+		if (options.includeEvidence === true) qs.$expand = 'evidence';
+		return mdeListPages<IDataObject>(transport, '/api/alerts', qs, { limit });
+	},
+	graph: (context, itemIndex, transport, limit) => {
+		const filters = context.getNodeParameter('filters', itemIndex, {}) as IDataObject;
+		const serviceSources = context.getNodeParameter('serviceSources', itemIndex, []) as unknown;
+		const filter = buildGraphAlertFilter(filters, serviceSources, context.getTimezone());
+		return graphAlertPages(transport, { filter, limit });
+	},
+};
+
 export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
+	const source = readSource(this, itemIndex);
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	let limit: number | undefined;
 	if (!returnAll) {
@@ -229,18 +340,13 @@ export async function execute(
 			throw new InvalidInputError(`Limit "${limit}" is not valid. Enter a whole number of 1 or more.`);
 		}
 	}
-	const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
-	const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	// Built (and validated) before the first request.
+	const pages = LISTS[source](this, itemIndex, transport, limit);
 
-	const qs: Record<string, string> = { $orderby: 'alertCreationTime desc' };
-	const filter = buildAlertFilter(filters, this.getTimezone());
-	if (filter) qs.$filter = filter;
-	if (options.includeEvidence === true) qs.$expand = 'evidence';
-
-	// $skip paging over a list that can grow meanwhile may repeat an alert at a page boundary: keep the first.
+	// Paging over a list that can grow meanwhile may repeat an alert at a page boundary: keep the first.
 	const alerts: IDataObject[] = [];
 	const seen = new Set<unknown>();
-	for await (const page of mdeListPages<IDataObject>(transport, '/api/alerts', qs, { limit })) {
+	for await (const page of pages) {
 		for (const alert of page) {
 			if (alert.id !== undefined && seen.has(alert.id)) continue;
 			seen.add(alert.id);

@@ -6,6 +6,7 @@ import * as batchUpdate from './batchUpdate.operation';
 import * as get from './get.operation';
 import * as getAll from './getAll.operation';
 import * as getRelated from './getRelated.operation';
+import { sourceProperties } from './source';
 import * as update from './update.operation';
 
 export const operations: Record<string, Operation> = {
@@ -41,7 +42,7 @@ export const description: INodeProperties[] = [
 			{
 				name: 'Get',
 				value: 'get',
-				description: 'Get one alert by its ID, optionally with its evidence',
+				description: 'Get one alert by its ID, with its evidence if asked (always with Microsoft Graph)',
 				action: 'Get an alert',
 			},
 			{
@@ -66,6 +67,7 @@ export const description: INodeProperties[] = [
 		],
 		default: 'get',
 	},
+	...sourceProperties,
 	...get.description,
 	...getAll.description,
 	...update.description,

@@ -1,10 +1,11 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { sendDefenderRequest, type TransportContext } from '../../transport';
+import type { TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions } from '../utils';
-import { alertIdLocator, alertPath, bodyOr, changeProperties, readAlertId, readChanges, requireChanges } from './common';
+import { bodyOr, readChanges, requireChanges } from './common';
+import { readAlertTarget, sourceAlertIdLocators, sourceChangeProperties } from './source';
 
-const properties: INodeProperties[] = [alertIdLocator('The alert to update'), ...changeProperties];
+const properties: INodeProperties[] = [...sourceAlertIdLocators('The alert to update'), ...sourceChangeProperties];
 
 export const description = updateDisplayOptions({ show: { resource: ['alert'], operation: ['update'] } }, properties);
 
@@ -13,10 +14,10 @@ export async function execute(
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	const id = readAlertId(this, itemIndex);
-	const changes = readChanges(this, itemIndex);
-	requireChanges(changes);
+	const { api, id } = readAlertTarget(this, itemIndex);
+	const changes = readChanges(this, itemIndex, api.changes);
+	requireChanges(changes, api.changes);
 	// Only the fields being changed are sent: the API keeps (or recalculates) everything else.
-	const response = await sendDefenderRequest(transport, { method: 'PATCH', path: alertPath(id), body: changes });
+	const response = await api.send(transport, { method: 'PATCH', path: api.path(id), body: changes });
 	return toOutput(this, itemIndex, bodyOr(response.body, { id, ...changes }));
 }

@@ -2,26 +2,11 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import { mdeListPages, odataString, type TransportContext } from '../../transport';
 import { requireText } from '../../helpers/validation';
-import { toOutput, updateDisplayOptions } from '../utils';
+import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { indicatorActionOptions, indicatorSeverityOptions, indicatorTypeOptions } from './fields';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		displayOptions: { show: { returnAll: [false] } },
-		default: 50,
-		description: 'Max number of results to return',
-	},
+	...returnAllOrLimit,
 	{
 		displayName: 'Filters',
 		name: 'filters',
@@ -102,8 +87,7 @@ export async function execute(
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
-	const limit = returnAll ? undefined : (this.getNodeParameter('limit', itemIndex, 50) as number);
+	const limit = readLimit(this, itemIndex);
 	const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
 	const filter = indicatorFilter(filters);
 

@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import { splitList, validateDateTime } from '../../helpers/validation';
 import { DefenderApiError, InvalidInputError, mdeListPages, odataString, type TransportContext } from '../../transport';
-import { toOutput, updateDisplayOptions } from '../utils';
+import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 
 export const HEALTH_STATUSES = [
 	{ name: 'Active', value: 'Active' },
@@ -27,22 +27,7 @@ export const EXPOSURE_LEVELS = [
 ];
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		default: 50,
-		typeOptions: { minValue: 1 },
-		description: 'Max number of results to return',
-		displayOptions: { show: { returnAll: [false] } },
-	},
+	...returnAllOrLimit,
 	{
 		displayName: 'Filters',
 		name: 'filters',
@@ -146,8 +131,7 @@ export async function execute(
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
-	const limit = returnAll ? undefined : (this.getNodeParameter('limit', itemIndex, 50) as number);
+	const limit = readLimit(this, itemIndex);
 	const filter = machineFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
 	const machines: IDataObject[] = [];
 	try {

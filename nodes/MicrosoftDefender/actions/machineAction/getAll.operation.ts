@@ -2,26 +2,11 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import { requireText, validateDateTime, validateMachineId } from '../../helpers/validation';
 import { mdeListPages, odataString, type TransportContext } from '../../transport';
-import { toOutput, updateDisplayOptions } from '../utils';
+import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { MACHINE_ACTION_STATUS_OPTIONS, MACHINE_ACTION_TYPE_OPTIONS } from './shared';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		default: 50,
-		typeOptions: { minValue: 1 },
-		description: 'Max number of results to return',
-		displayOptions: { show: { returnAll: [false] } },
-	},
+	...returnAllOrLimit,
 	{
 		displayName: 'Filters',
 		name: 'filters',
@@ -102,8 +87,7 @@ export async function execute(
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
-	const limit = returnAll ? undefined : (this.getNodeParameter('limit', itemIndex, 50) as number);
+	const limit = readLimit(this, itemIndex);
 	const filter = machineActionFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
 	const actions: IDataObject[] = [];
 	for await (const page of mdeListPages(transport, '/api/machineactions', { $filter: filter }, { limit })) {

@@ -1,0 +1,296 @@
+/**
+ * Microsoft Graph security alerts_v2 as an alert source (reference mde-api.md §6): paths, the camelCase enums, and
+ * list paging within Graph's caps (`$top` ≤ 1,000, `$skip` ≤ 500, `@odata.nextLink` often missing).
+ */
+import type { IDataObject, INodePropertyOptions } from 'n8n-workflow';
+
+import { pathId, sendDefenderRequest, type DefenderRequest, type RawResponse, type TransportContext } from '../../transport';
+import type { ChangeEnums } from './common';
+
+export const GRAPH_ALERTS_PATH = '/v1.0/security/alerts_v2';
+
+/** Largest `$top` Graph's security alerts accept (larger values are clamped). */
+export const GRAPH_MAX_TOP = 1000;
+/** Largest `$skip` Graph's security alerts accept (`$skip=501` is a 400). */
+export const GRAPH_MAX_SKIP = 500;
+
+/**
+ * Sent with every Graph call: without it, Graph replaces enum members added after `unknownFutureValue` (e.g.
+ * serviceSource `microsoftDefenderForCloud`, newer detection sources) by `unknownFutureValue`.
+ */
+export const GRAPH_HEADERS: Readonly<Record<string, string>> = { Prefer: 'include-unknown-enum-members' };
+
+/** `/v1.0/security/alerts_v2/{id}[/suffix]`, the id checked and encoded by `pathId`. */
+export function graphAlertPath(id: string, suffix = ''): string {
+	return `${GRAPH_ALERTS_PATH}/${pathId(id, 'Alert ID')}${suffix ? `/${suffix}` : ''}`;
+}
+
+/** One Graph call with the Graph token and the `Prefer` header. */
+export async function sendGraphRequest(
+	transport: TransportContext,
+	request: Omit<DefenderRequest, 'api'>,
+): Promise<RawResponse> {
+	return await sendDefenderRequest(transport, {
+		...request,
+		api: 'graph',
+		headers: { ...GRAPH_HEADERS, ...request.headers },
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enums (camelCase; names as the MDE options so that the shared parameters' MDE values map by `enumValue`)
+
+/** Filter statuses: the labels of the MDE list, Graph's values. */
+export const GRAPH_STATUSES: INodePropertyOptions[] = [
+	{ name: 'In Progress', value: 'inProgress' },
+	{ name: 'New', value: 'new' },
+	{ name: 'Resolved', value: 'resolved' },
+	{ name: 'Unknown', value: 'unknown' },
+];
+
+/** Filter severities; MDE's `UnSpecified` is Graph's `unknown`. */
+export const GRAPH_SEVERITIES: INodePropertyOptions[] = [
+	{ name: 'High', value: 'high' },
+	{ name: 'Informational', value: 'informational' },
+	{ name: 'Low', value: 'low' },
+	{ name: 'Medium', value: 'medium' },
+	{ name: 'UnSpecified', value: 'unknown' },
+];
+
+/** Filter classifications. */
+export const GRAPH_FILTER_CLASSIFICATIONS: INodePropertyOptions[] = [
+	{ name: 'False Positive', value: 'falsePositive' },
+	{ name: 'Informational, Expected Activity', value: 'informationalExpectedActivity' },
+	{ name: 'True Positive', value: 'truePositive' },
+	{ name: 'Unknown (Not Classified)', value: 'unknown' },
+];
+
+/** Filter determinations: the Graph SDK/metadata member names (§6.3), not the ones the docs' table lists. */
+export const GRAPH_FILTER_DETERMINATIONS: INodePropertyOptions[] = [
+	{ name: 'APT (Deprecated)', value: 'apt' },
+	{ name: 'Compromised Account', value: 'compromisedAccount' },
+	{ name: 'Confirmed Activity', value: 'confirmedActivity' },
+	{ name: 'Line-of-Business Application', value: 'lineOfBusinessApplication' },
+	{ name: 'Malicious User Activity', value: 'maliciousUserActivity' },
+	{ name: 'Malware', value: 'malware' },
+	{ name: 'Multi-Staged Attack', value: 'multiStagedAttack' },
+	{ name: 'Not Enough Data to Validate', value: 'notEnoughDataToValidate' },
+	{ name: 'Not Malicious', value: 'notMalicious' },
+	{ name: 'Other', value: 'other' },
+	{ name: 'Phishing', value: 'phishing' },
+	{ name: 'Security Personnel (Deprecated)', value: 'securityPersonnel' },
+	{ name: 'Security Testing', value: 'securityTesting' },
+	{ name: 'Unknown (Not Determined)', value: 'unknown' },
+	{ name: 'Unwanted Software', value: 'unwantedSoftware' },
+];
+
+/** The products whose alerts Graph returns (serviceSource, §6.3). */
+export const GRAPH_SERVICE_SOURCES: INodePropertyOptions[] = [
+	{ name: 'Microsoft App Governance', value: 'microsoftAppGovernance' },
+	{ name: 'Microsoft Defender for Cloud', value: 'microsoftDefenderForCloud' },
+	{ name: 'Microsoft Defender for Cloud Apps', value: 'microsoftDefenderForCloudApps' },
+	{ name: 'Microsoft Defender for Endpoint', value: 'microsoftDefenderForEndpoint' },
+	{ name: 'Microsoft Defender for Identity', value: 'microsoftDefenderForIdentity' },
+	{ name: 'Microsoft Defender for Office 365', value: 'microsoftDefenderForOffice365' },
+	{ name: 'Microsoft Defender XDR', value: 'microsoft365Defender' },
+	{ name: 'Microsoft Entra ID Protection', value: 'azureAdIdentityProtection' },
+	{ name: 'Microsoft Purview Data Loss Prevention', value: 'dataLossPrevention' },
+];
+
+/** Graph's update values: PATCH takes status, classification, determination and assignedTo, no comment (§6.5). */
+export const GRAPH_CHANGES: ChangeEnums = {
+	statuses: [
+		{ name: 'In Progress', value: 'inProgress' },
+		{ name: 'New', value: 'new' },
+		{ name: 'Resolved', value: 'resolved' },
+	],
+	classifications: [
+		{ name: 'False Positive', value: 'falsePositive' },
+		{ name: 'Informational, Expected Activity', value: 'informationalExpectedActivity' },
+		{ name: 'True Positive', value: 'truePositive' },
+	],
+	determinations: {
+		truePositive: {
+			parameter: 'graphTruePositiveDetermination',
+			options: [
+				{ name: 'Compromised Account', value: 'compromisedAccount' },
+				{ name: 'Malicious User Activity', value: 'maliciousUserActivity' },
+				{ name: 'Malware', value: 'malware' },
+				{ name: 'Multi-Staged Attack', value: 'multiStagedAttack' },
+				{ name: 'Other', value: 'other' },
+				{ name: 'Phishing', value: 'phishing' },
+				{ name: 'Unwanted Software', value: 'unwantedSoftware' },
+			],
+		},
+		informationalExpectedActivity: {
+			parameter: 'graphExpectedActivityDetermination',
+			options: [
+				{ name: 'Confirmed Activity', value: 'confirmedActivity' },
+				{ name: 'Line-of-Business Application', value: 'lineOfBusinessApplication' },
+				{ name: 'Other', value: 'other' },
+				{ name: 'Security Testing', value: 'securityTesting' },
+			],
+		},
+		falsePositive: {
+			parameter: 'graphFalsePositiveDetermination',
+			options: [
+				{ name: 'Not Enough Data to Validate', value: 'notEnoughDataToValidate' },
+				{ name: 'Not Malicious', value: 'notMalicious' },
+				{ name: 'Other', value: 'other' },
+			],
+		},
+	},
+	comment: false,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Paging
+
+/** An OData DateTimeOffset as Graph returns it (up to 7 fractional digits). */
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A sortable key for a DateTimeOffset with 100 ns precision (Date keeps only milliseconds); undefined if invalid. */
+export function timeKey(value: unknown): string | undefined {
+	const m = typeof value === 'string' ? DATE_TIME.exec(value) : null;
+	if (!m) return undefined;
+	const ms = Date.parse(`${m[1]}${m[3]}`);
+	if (Number.isNaN(ms) || ms < 0) return undefined;
+	return `${String(ms).padStart(15, '0')}${(m[2] ?? '').padEnd(7, '0')}`;
+}
+
+/** The request a Graph `@odata.nextLink` stands for, if it points below the credential's Graph base URL. */
+function nextLinkRequest(transport: TransportContext, link: string): Pick<DefenderRequest, 'path' | 'qs'> {
+	const base = new URL(transport.credentials.endpoints.graphBaseUrl);
+	const basePath = base.pathname.replace(/\/+$/, '');
+	let url: URL;
+	try {
+		url = new URL(link, base);
+	} catch {
+		throw new Error(`Microsoft Graph returned a next-page link that is not a URL: ${link.slice(0, 200)}`);
+	}
+	// The token goes only where the credential says Graph is.
+	if (url.origin !== base.origin || !url.pathname.startsWith(`${basePath}/`)) {
+		throw new Error(
+			`Microsoft Graph returned a next-page link outside the Graph base URL (${url.origin}${url.pathname.slice(0, 100)}); it was not followed.`,
+		);
+	}
+	return { path: url.pathname.slice(basePath.length), qs: Object.fromEntries(url.searchParams) };
+}
+
+export interface GraphAlertPageOptions {
+	/** The caller's `$filter`, without the paging clause. */
+	filter?: string;
+	/** Stop after this many alerts (default: all). */
+	limit?: number;
+	/** `$top` per request (default and maximum 1,000). */
+	pageSize?: number;
+	/** Largest `$skip` to send (default and maximum 500). */
+	maxSkip?: number;
+}
+
+/**
+ * Pages through `GET /v1.0/security/alerts_v2`, newest first (`$orderby=createdDateTime desc`), yielding each
+ * alert once:
+ * - follows `@odata.nextLink` when Graph sends one;
+ * - otherwise continues with `$skip` while it stays within Graph's cap;
+ * - beyond it, pages by time: `createdDateTime le <oldest seen>` from `$skip` 0. `le` rather than `lt` so that
+ *   alerts created in the same instant as the oldest one seen are not lost; those seen already are dropped by id.
+ *   Should a whole page share that instant, `$skip` passes over the ones seen (an error beyond the cap).
+ */
+export async function* graphAlertPages(
+	transport: TransportContext,
+	options: GraphAlertPageOptions = {},
+): AsyncGenerator<IDataObject[]> {
+	const pageSize = Math.max(1, Math.min(options.pageSize ?? GRAPH_MAX_TOP, GRAPH_MAX_TOP));
+	const maxSkip = Math.max(0, Math.min(options.maxSkip ?? GRAPH_MAX_SKIP, GRAPH_MAX_SKIP));
+	const limit = options.limit ?? Infinity;
+	const seen = new Set<string>();
+	let returned = 0;
+	/** Upper bound (inclusive) of createdDateTime once paging by time. */
+	let cursor: string | undefined;
+	let skip = 0;
+	/** The oldest createdDateTime seen, as given and as key, and how many distinct alerts have it. */
+	let oldest: { value: string; key: string } | undefined;
+	let oldestCount = 0;
+	let link: Pick<DefenderRequest, 'path' | 'qs'> | undefined;
+
+	while (returned < limit) {
+		// A new time window starts with the alerts of the cursor's instant seen already: ask for them too.
+		const overlap = cursor !== undefined && skip === 0 ? oldestCount : 0;
+		const top = Math.min(pageSize, limit - returned + overlap);
+		let request: Pick<DefenderRequest, 'path' | 'qs'>;
+		if (link) {
+			request = link;
+		} else {
+			const clauses = [options.filter, cursor && `createdDateTime le ${cursor}`].filter(Boolean);
+			request = {
+				path: GRAPH_ALERTS_PATH,
+				qs: {
+					$filter: clauses.length ? clauses.join(' and ') : undefined,
+					$orderby: 'createdDateTime desc',
+					$top: top,
+					$skip: skip || undefined,
+				},
+			};
+		}
+		const response = await sendGraphRequest(transport, { method: 'GET', ...request });
+		const body = (response.body ?? {}) as { value?: unknown; '@odata.nextLink'?: unknown };
+		const page = (Array.isArray(body.value) ? body.value : []) as IDataObject[];
+
+		const fresh: IDataObject[] = [];
+		for (const alert of page) {
+			const id = String(alert.id);
+			if (seen.has(id)) continue;
+			seen.add(id);
+			const key = timeKey(alert.createdDateTime);
+			if (key !== undefined) {
+				if (!oldest || key < oldest.key) {
+					oldest = { value: alert.createdDateTime as string, key };
+					oldestCount = 1;
+				} else if (key === oldest.key) {
+					oldestCount++;
+				}
+			}
+			if (returned + fresh.length < limit) fresh.push(alert);
+		}
+		if (fresh.length) {
+			returned += fresh.length;
+			yield fresh;
+		}
+		if (returned >= limit) return;
+
+		const nextLink = body['@odata.nextLink'];
+		if (typeof nextLink === 'string' && nextLink) {
+			link = nextLinkRequest(transport, nextLink);
+			continue;
+		}
+		// The last page of a nextLink chain, or a short page: nothing more matches.
+		if (link || page.length < top) return;
+
+		if (skip + page.length <= maxSkip) {
+			skip += page.length;
+			continue;
+		}
+		const pageOldest = page.reduce<string | undefined>((min, a) => {
+			const key = timeKey(a.createdDateTime);
+			if (key === undefined) {
+				throw new Error(
+					`Microsoft Graph alert ${String(a.id)} has no valid createdDateTime ("${String(a.createdDateTime)}"), so alerts beyond the first ${returned} cannot be paged by time. Narrow the filters or set a Limit.`,
+				);
+			}
+			return min === undefined || key < min ? key : min;
+		}, undefined);
+		if (cursor === undefined || (pageOldest !== undefined && pageOldest < (timeKey(cursor) as string))) {
+			cursor = oldest!.value;
+			skip = 0;
+		} else {
+			// The whole window shares one instant: step over the alerts of it seen already, if $skip reaches.
+			if (oldestCount <= skip || oldestCount > maxSkip) {
+				throw new Error(
+					`Paging Microsoft Graph alerts stopped at ${cursor} after ${returned} alerts: more alerts were created in that instant than Graph's $skip limit of ${maxSkip} passes over, or the list changed while it was read. Narrow the filters or set a Limit.`,
+				);
+			}
+			skip = oldestCount;
+		}
+	}
+}

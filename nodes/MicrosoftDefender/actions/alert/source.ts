@@ -1,0 +1,142 @@
+/**
+ * The two alert sources: the Defender for Endpoint API (`/api/alerts`, default) and Microsoft Graph security
+ * alerts_v2. Each is a small strategy (paths, request, update values, comment call); the operations share the
+ * rest (parameters, validation, output).
+ */
+import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+
+import { sendDefenderRequest, type DefenderRequest, type RawResponse, type TransportContext } from '../../transport';
+import {
+	alertIdLocator,
+	alertPath,
+	assignedToProperty,
+	bodyOr,
+	classificationProperty,
+	commentProperty,
+	determinationProperties,
+	enumValue,
+	MDE_CHANGES,
+	readAlertId,
+	statusProperty,
+	type ChangeEnums,
+} from './common';
+import { GRAPH_CHANGES, graphAlertPath, sendGraphRequest } from './graph';
+
+export type AlertSource = 'mde' | 'graph';
+
+export const ALERT_SOURCES: INodePropertyOptions[] = [
+	{
+		name: 'Defender for Endpoint API',
+		value: 'mde',
+		description: 'The Defender for Endpoint alerts API (/api/alerts). Needs the WindowsDefenderATP permission Alert.Read.All or Alert.ReadWrite.All.',
+	},
+	{
+		name: 'Microsoft Graph (alerts_v2)',
+		value: 'graph',
+		description:
+			"Microsoft Graph security alerts_v2, Microsoft's recommended alerts API, with the alerts of every Defender product. Needs the Graph permission SecurityAlert.Read.All or SecurityAlert.ReadWrite.All.",
+	},
+];
+
+/** Operations that can use either source; Batch Update and Get Related Entities exist only in the MDE API. */
+export const SOURCE_OPERATIONS = ['get', 'getAll', 'update', 'addComment'];
+
+export const sourceProperties: INodeProperties[] = [
+	{
+		displayName: 'Source',
+		name: 'source',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['alert'], operation: SOURCE_OPERATIONS } },
+		options: ALERT_SOURCES,
+		default: 'mde',
+		description:
+			'Which API to read and change alerts with. Graph returns its own field names and camelCase values (e.g. status "inProgress").',
+	},
+	{
+		displayName: 'This operation uses the Defender for Endpoint API: Microsoft Graph alerts_v2 has no equivalent',
+		name: 'mdeOnlyNotice',
+		type: 'notice',
+		displayOptions: { show: { resource: ['alert'], operation: ['batchUpdate', 'getRelated'] } },
+		default: '',
+	},
+];
+
+/** The chosen source; `mde` when the parameter is absent (workflows from before it existed). */
+export function readSource(context: IExecuteFunctions, itemIndex: number): AlertSource {
+	return enumValue(context.getNodeParameter('source', itemIndex, 'mde'), ALERT_SOURCES, 'Source') as AlertSource;
+}
+
+/** The `alertId` locator of an operation available for both sources: one per source, shown for it. */
+export function sourceAlertIdLocators(description: string): INodeProperties[] {
+	return [alertIdLocator(description, 'mde'), alertIdLocator(`${description} (any Defender product's alert ID)`, 'graph')];
+}
+
+/** Update's change parameters: shared status/owner/classification, each source's determinations, MDE's comment. */
+export const sourceChangeProperties: INodeProperties[] = [
+	statusProperty,
+	assignedToProperty,
+	classificationProperty,
+	...determinationProperties(MDE_CHANGES, { source: ['mde'] }),
+	...determinationProperties(GRAPH_CHANGES, { source: ['graph'] }),
+	{
+		...commentProperty,
+		displayOptions: { show: { source: ['mde'] } },
+	},
+	{
+		displayName: 'Microsoft Graph updates take no comment: add one with the Add Comment operation',
+		name: 'graphCommentNotice',
+		type: 'notice',
+		displayOptions: { show: { source: ['graph'] } },
+		default: '',
+	},
+];
+
+export interface AlertApi {
+	/** `/api/alerts/{id}` or `/v1.0/security/alerts_v2/{id}` (+ `/suffix`). */
+	path(id: string, suffix?: string): string;
+	/** Sends to this source's API with its token and headers. */
+	send(transport: TransportContext, request: Omit<DefenderRequest, 'api'>): Promise<RawResponse>;
+	/** The values Update takes. */
+	changes: ChangeEnums;
+	/** Adds a comment; returns the output item. */
+	addComment(transport: TransportContext, id: string, comment: string): Promise<IDataObject>;
+}
+
+const mde: AlertApi = {
+	path: alertPath,
+	send: async (transport, request) => await sendDefenderRequest(transport, { ...request, api: 'mde' }),
+	changes: MDE_CHANGES,
+	// No comment endpoint: PATCH with only the comment (§2.3); outputs the updated alert.
+	addComment: async (transport, id, comment) => {
+		const response = await mde.send(transport, { method: 'PATCH', path: alertPath(id), body: { comment } });
+		return bodyOr(response.body, { id, comment });
+	},
+};
+
+const graph: AlertApi = {
+	path: graphAlertPath,
+	send: sendGraphRequest,
+	changes: GRAPH_CHANGES,
+	// POST …/comments answers with the alert's whole comment list (§6.5): one item with the alert id and it.
+	addComment: async (transport, id, comment) => {
+		const response = await sendGraphRequest(transport, {
+			method: 'POST',
+			path: graphAlertPath(id, 'comments'),
+			body: { '@odata.type': 'microsoft.graph.security.alertComment', comment },
+		});
+		const value = (response.body as { value?: unknown } | undefined)?.value;
+		return { id, comments: Array.isArray(value) ? (value as IDataObject[]) : [] };
+	},
+};
+
+export const ALERT_APIS: Record<AlertSource, AlertApi> = { mde, graph };
+
+/** The source, its strategy and the validated alert id of the item. */
+export function readAlertTarget(
+	context: IExecuteFunctions,
+	itemIndex: number,
+): { source: AlertSource; api: AlertApi; id: string } {
+	const source = readSource(context, itemIndex);
+	return { source, api: ALERT_APIS[source], id: readAlertId(context, itemIndex, source) };
+}
