@@ -188,7 +188,24 @@ async function executions(url, key, workflowId) {
 	return all.sort((a, b) => Number(a.id) - Number(b.id));
 }
 
+/** Runs a read-only SQL query on the stopped n8n's SQLite database, with n8n's own sqlite3 module and Node 24. */
+function queryDatabase(n8n, userFolder, sql) {
+	const script = `
+		const sqlite3 = require(${JSON.stringify(path.join(n8n.n8nDir, 'node_modules', 'sqlite3'))});
+		const db = new sqlite3.Database(process.argv[1], sqlite3.OPEN_READONLY);
+		db.all(process.argv[2], (error, rows) => {
+			if (error) { console.error(error.message); process.exit(1); }
+			process.stdout.write(JSON.stringify(rows));
+			db.close();
+		});`;
+	const out = execFileSync(n8n.nodeBin, ['-e', script, path.join(userFolder, '.n8n', 'database.sqlite'), sql], {
+		encoding: 'utf8',
+	});
+	return JSON.parse(out);
+}
+
 module.exports = {
+	queryDatabase,
 	PACKAGE_NAME,
 	REPO,
 	apiKey,

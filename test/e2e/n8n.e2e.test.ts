@@ -73,7 +73,7 @@ function matching(alertIds: string[]): Json[] {
 	return alertIds.map((id) => emu.alerts.get(id) as unknown as Json).filter((a) => ['High', 'Medium'].includes(a.severity));
 }
 
-async function scenario(label: string, extraEnv: Record<string, string>): Promise<void> {
+async function scenario(label: string, extraEnv: Record<string, string>, cursorStore: 'staticData' | 'poller_state'): Promise<void> {
 	const userFolder = join(work, label);
 	const options = {
 		userFolder,
@@ -183,12 +183,23 @@ async function scenario(label: string, extraEnv: Record<string, string>): Promis
 	} finally {
 		await n8n.stop();
 	}
+
+	// Where n8n kept the trigger's cursor: the workflow's static data, or the durable poller_state table.
+	const staticData = harness.queryDatabase(n8nPaths, userFolder, `SELECT staticData FROM workflow_entity WHERE id = '${demo.WORKFLOW_ID}'`);
+	if (cursorStore === 'staticData') {
+		expect(JSON.parse(staticData[0].staticData)['node:Defender Alerts'].alertCursor).toMatchObject({ version: 1, cursorField: 'lastUpdateTime' });
+	} else {
+		const rows = harness.queryDatabase(n8nPaths, userFolder, 'SELECT * FROM poller_state');
+		expect(rows.length).toBeGreaterThan(0);
+		expect(JSON.stringify(rows)).toMatch(/alertCursor/);
+		expect(staticData[0].staticData ?? null).toBeNull();
+	}
 }
 
 test('classic static data: triage workflow end to end, across a restart', async () => {
-	await scenario('classic', {});
+	await scenario('classic', {}, 'staticData');
 });
 
 test('durable poll cursors (poller_state): the same checks', async () => {
-	await scenario('durable', DURABLE_ENV);
+	await scenario('durable', DURABLE_ENV, 'poller_state');
 });
