@@ -178,7 +178,7 @@ async function scenario(label: string, extraEnv: Record<string, string>, cursorS
 		expect([...counts.values()].every((n) => n === 1)).toBe(true);
 		for (const version of expectedVersions()) expect(counts.get(version)).toBe(1);
 		expect(new Set(emitted.map((a) => a.id))).toEqual(new Set(matching(ids).map((a) => a.id)));
-		const failedExecutions = (await allExecutions()).filter((e) => e.status !== 'success');
+		const failedExecutions = (await allExecutions()).filter((e: Json) => e.status !== 'success');
 		expect(failedExecutions).toEqual([]);
 	} finally {
 		await n8n.stop();
