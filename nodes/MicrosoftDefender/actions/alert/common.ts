@@ -57,7 +57,6 @@ export function validateGraphAlertId(value: unknown, field = 'Alert ID'): string
 export function alertIdLocator(description: string, source?: 'mde' | 'graph'): INodeProperties {
 	const idPattern = source === 'graph' ? GRAPH_ALERT_ID_PATTERN : ALERT_ID_PATTERN;
 	return {
-		...(source ? { displayOptions: { show: { source: [source] } } } : {}),
 		displayName: 'Alert',
 		name: 'alertId',
 		type: 'resourceLocator',
@@ -104,6 +103,7 @@ export function alertIdLocator(description: string, source?: 'mde' | 'graph'): I
 				],
 			},
 		],
+		...(source ? { displayOptions: { show: { source: [source] } } } : {}),
 	};
 }
 

@@ -9,7 +9,7 @@ import {
 import { requireText, splitList } from '../../helpers/validation';
 import { InvalidInputError, mdeListPages, odataString, type TransportContext } from '../../transport';
 import { anyOf } from '../../trigger/sources';
-import { toOutput, updateDisplayOptions } from '../utils';
+import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { enumValue, filterDateTime } from './common';
 import {
 	GRAPH_FILTER_CLASSIFICATIONS,
@@ -25,30 +25,15 @@ const mdeOnly = { show: { '/source': ['mde'] } };
 const graphOnly = { show: { '/source': ['graph'] } };
 
 const properties: INodeProperties[] = [
+	...returnAllOrLimit,
 	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		displayOptions: { show: { returnAll: [false] } },
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-	},
-	{
-		displayName: 'Products',
+		displayName: 'Service Sources',
 		name: 'serviceSources',
 		type: 'multiOptions',
 		displayOptions: { show: { source: ['graph'] } },
 		options: GRAPH_SERVICE_SOURCES,
 		default: ['microsoftDefenderForEndpoint'],
-		description: 'Only alerts raised by one of these Defender products (serviceSource). Leave empty for every product.',
+		description: 'Only alerts of these Defender products (serviceSource). Empty means all.',
 	},
 	{
 		displayName: 'Filters',
@@ -290,7 +275,7 @@ export function buildGraphAlertFilter(filters: IDataObject, serviceSources: unkn
 			);
 		}
 	}
-	const sources = [...new Set(splitList(serviceSources).map((v) => enumValue(v, GRAPH_SERVICE_SOURCES, 'Products')))];
+	const sources = [...new Set(splitList(serviceSources).map((v) => enumValue(v, GRAPH_SERVICE_SOURCES, 'Service Sources')))];
 	const clauses = [
 		anyOf('status', listFilter(filters, 'statuses', GRAPH_STATUSES)),
 		anyOf('severity', listFilter(filters, 'severities', GRAPH_SEVERITIES)),
@@ -332,13 +317,10 @@ export async function execute(
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
 	const source = readSource(this, itemIndex);
-	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
-	let limit: number | undefined;
-	if (!returnAll) {
-		limit = Number(this.getNodeParameter('limit', itemIndex, 50));
-		if (!Number.isInteger(limit) || limit < 1) {
-			throw new InvalidInputError(`Limit "${limit}" is not valid. Enter a whole number of 1 or more.`);
-		}
+	const requested = readLimit(this, itemIndex);
+	const limit = requested === undefined ? undefined : Number(requested);
+	if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+		throw new InvalidInputError(`Limit "${requested}" is not valid. Enter a whole number of 1 or more.`);
 	}
 	// Built (and validated) before the first request.
 	const pages = LISTS[source](this, itemIndex, transport, limit);

@@ -5,6 +5,7 @@
 import type { IDataObject, INodePropertyOptions } from 'n8n-workflow';
 
 import { pathId, sendDefenderRequest, type DefenderRequest, type RawResponse, type TransportContext } from '../../transport';
+import { canonicalTimestamp } from '../../trigger/timestamps';
 import type { ChangeEnums } from './common';
 
 export const GRAPH_ALERTS_PATH = '/v1.0/security/alerts_v2';
@@ -84,17 +85,17 @@ export const GRAPH_FILTER_DETERMINATIONS: INodePropertyOptions[] = [
 	{ name: 'Unwanted Software', value: 'unwantedSoftware' },
 ];
 
-/** The products whose alerts Graph returns (serviceSource, §6.3). */
+/** The products whose alerts Graph returns (serviceSource, §6.3), labelled as in the trigger's Service Sources. */
 export const GRAPH_SERVICE_SOURCES: INodePropertyOptions[] = [
+	{ name: 'Azure AD Identity Protection', value: 'azureAdIdentityProtection' },
+	{ name: 'Data Loss Prevention', value: 'dataLossPrevention' },
+	{ name: 'Microsoft 365 Defender', value: 'microsoft365Defender' },
 	{ name: 'Microsoft App Governance', value: 'microsoftAppGovernance' },
 	{ name: 'Microsoft Defender for Cloud', value: 'microsoftDefenderForCloud' },
 	{ name: 'Microsoft Defender for Cloud Apps', value: 'microsoftDefenderForCloudApps' },
 	{ name: 'Microsoft Defender for Endpoint', value: 'microsoftDefenderForEndpoint' },
 	{ name: 'Microsoft Defender for Identity', value: 'microsoftDefenderForIdentity' },
 	{ name: 'Microsoft Defender for Office 365', value: 'microsoftDefenderForOffice365' },
-	{ name: 'Microsoft Defender XDR', value: 'microsoft365Defender' },
-	{ name: 'Microsoft Entra ID Protection', value: 'azureAdIdentityProtection' },
-	{ name: 'Microsoft Purview Data Loss Prevention', value: 'dataLossPrevention' },
 ];
 
 /** Graph's update values: PATCH takes status, classification, determination and assignedTo, no comment (§6.5). */
@@ -145,18 +146,6 @@ export const GRAPH_CHANGES: ChangeEnums = {
 
 // ---------------------------------------------------------------------------------------------
 // Paging
-
-/** An OData DateTimeOffset as Graph returns it (up to 7 fractional digits). */
-const DATE_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})$/;
-
-/** A sortable key for a DateTimeOffset with 100 ns precision (Date keeps only milliseconds); undefined if invalid. */
-export function timeKey(value: unknown): string | undefined {
-	const m = typeof value === 'string' ? DATE_TIME.exec(value) : null;
-	if (!m) return undefined;
-	const ms = Date.parse(`${m[1]}${m[3]}`);
-	if (Number.isNaN(ms) || ms < 0) return undefined;
-	return `${String(ms).padStart(15, '0')}${(m[2] ?? '').padEnd(7, '0')}`;
-}
 
 /** The request a Graph `@odata.nextLink` stands for, if it points below the credential's Graph base URL. */
 function nextLinkRequest(transport: TransportContext, link: string): Pick<DefenderRequest, 'path' | 'qs'> {
@@ -209,8 +198,8 @@ export async function* graphAlertPages(
 	/** Upper bound (inclusive) of createdDateTime once paging by time. */
 	let cursor: string | undefined;
 	let skip = 0;
-	/** The oldest createdDateTime seen, as given and as key, and how many distinct alerts have it. */
-	let oldest: { value: string; key: string } | undefined;
+	/** The oldest createdDateTime seen (canonical: UTC, 7 fractional digits, ordered as text) and how many alerts have it. */
+	let oldest: string | undefined;
 	let oldestCount = 0;
 	let link: Pick<DefenderRequest, 'path' | 'qs'> | undefined;
 
@@ -242,12 +231,12 @@ export async function* graphAlertPages(
 			const id = String(alert.id);
 			if (seen.has(id)) continue;
 			seen.add(id);
-			const key = timeKey(alert.createdDateTime);
-			if (key !== undefined) {
-				if (!oldest || key < oldest.key) {
-					oldest = { value: alert.createdDateTime as string, key };
+			const created = canonicalTimestamp(alert.createdDateTime);
+			if (created !== undefined) {
+				if (oldest === undefined || created < oldest) {
+					oldest = created;
 					oldestCount = 1;
-				} else if (key === oldest.key) {
+				} else if (created === oldest) {
 					oldestCount++;
 				}
 			}
@@ -272,16 +261,16 @@ export async function* graphAlertPages(
 			continue;
 		}
 		const pageOldest = page.reduce<string | undefined>((min, a) => {
-			const key = timeKey(a.createdDateTime);
-			if (key === undefined) {
+			const created = canonicalTimestamp(a.createdDateTime);
+			if (created === undefined) {
 				throw new Error(
 					`Microsoft Graph alert ${String(a.id)} has no valid createdDateTime ("${String(a.createdDateTime)}"), so alerts beyond the first ${returned} cannot be paged by time. Narrow the filters or set a Limit.`,
 				);
 			}
-			return min === undefined || key < min ? key : min;
+			return min === undefined || created < min ? created : min;
 		}, undefined);
-		if (cursor === undefined || (pageOldest !== undefined && pageOldest < (timeKey(cursor) as string))) {
-			cursor = oldest!.value;
+		if (cursor === undefined || (pageOldest !== undefined && pageOldest < cursor)) {
+			cursor = oldest ?? pageOldest;
 			skip = 0;
 		} else {
 			// The whole window shares one instant: step over the alerts of it seen already, if $skip reaches.

@@ -28,9 +28,12 @@ export const ALERT_SOURCES: INodePropertyOptions[] = [
 	{
 		name: 'Defender for Endpoint API',
 		value: 'mde',
-		description: 'The Defender for Endpoint alerts API (/api/alerts). Needs the WindowsDefenderATP permission Alert.Read.All or Alert.ReadWrite.All.',
+		description:
+			'The Defender for Endpoint alerts API (/api/alerts). Needs the WindowsDefenderATP permission Alert.Read.All or Alert.ReadWrite.All.',
 	},
 	{
+		// The API's own resource name, lower case as Microsoft writes it.
+		// eslint-disable-next-line n8n-nodes-base/node-param-display-name-miscased
 		name: 'Microsoft Graph (alerts_v2)',
 		value: 'graph',
 		description:
