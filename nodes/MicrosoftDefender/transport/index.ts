@@ -207,9 +207,9 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 
 	for (let attempt = 1; attempt <= transportSettings.maxAttempts; attempt++) {
 		const token = await getAccessToken(c, api, { forceRefresh: refreshedAfter401 && attempt === 1 });
-		if (transportSettings.rateLimitEnabled) {
-			await limiter.acquire(`${c.tenantId}|${c.clientId}|${api}|${family}`, limits, transportSettings.rateLimitTimeScale);
-		}
+		const settled = transportSettings.rateLimitEnabled
+			? await limiter.acquire(`${c.tenantId}|${c.clientId}|${api}|${family}`, limits, transportSettings.rateLimitTimeScale)
+			: undefined;
 		ctx.onRequest?.(request.method, request.path);
 		let response: RawResponse;
 		try {
@@ -221,7 +221,9 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 				timeoutMs: request.timeoutMs ?? transportSettings.requestTimeoutMs,
 				binary: request.binary,
 			});
+			settled?.();
 		} catch (error) {
+			settled?.();
 			const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`;
 			lastError = new DefenderApiError(
 				redactSecrets(`${request.method} ${request.path} failed: no response (${text.trim()})`, c),

@@ -53,34 +53,47 @@ export function rateLimitFamily(method: string, path: string): { family: string;
 }
 
 /**
- * Real milliseconds added to every window: a call is recorded when it leaves, but the API counts it when it
- * arrives, which can be a new TLS handshake later; without slack the 101st call can land inside the window.
+ * The API counts a call when it arrives, which is after it left here and before its response came back. Calls are
+ * therefore stamped when their response arrives (an upper bound of the API's stamp), and calls still in flight
+ * count as inside every window: then no window the API looks at can hold more than `max` calls, however long the
+ * network or a busy event loop delays them.
  */
-const WINDOW_SLACK_MS = 500;
+const IN_FLIGHT = Number.POSITIVE_INFINITY;
+const IN_FLIGHT_RECHECK_MS = 50;
 
 export class SlidingWindowLimiter {
 	private readonly log = new Map<string, number[]>();
 
 	constructor(private readonly clock: LimiterClock) {}
 
-	/** Waits until one more call fits every window of `limits`, then records it. */
-	async acquire(key: string, limits: RateLimit[], timeScale = 1): Promise<void> {
+	/**
+	 * Waits until one more call fits every window of `limits` and records it as in flight. Call the returned
+	 * function when the call's response (or failure) arrived.
+	 */
+	async acquire(key: string, limits: RateLimit[], timeScale = 1): Promise<() => void> {
 		for (;;) {
 			const now = this.clock.now();
-			const longest = Math.max(...limits.map((l) => l.windowMs / timeScale + WINDOW_SLACK_MS));
+			const longest = Math.max(...limits.map((l) => l.windowMs / timeScale));
 			const times = (this.log.get(key) ?? []).filter((t) => t > now - longest);
 			let waitMs = 0;
 			for (const limit of limits) {
-				const windowMs = limit.windowMs / timeScale + WINDOW_SLACK_MS;
-				const inWindow = times.filter((t) => t > now - windowMs);
+				const windowMs = limit.windowMs / timeScale;
+				const inWindow = times.filter((t) => t > now - windowMs).sort((a, b) => a - b);
 				if (inWindow.length >= limit.max) {
-					waitMs = Math.max(waitMs, inWindow[inWindow.length - limit.max] + windowMs - now + 1);
+					const frees = inWindow[inWindow.length - limit.max] + windowMs - now + 1;
+					waitMs = Math.max(waitMs, Number.isFinite(frees) ? frees : IN_FLIGHT_RECHECK_MS);
 				}
 			}
 			if (waitMs <= 0) {
-				times.push(now);
+				times.push(IN_FLIGHT);
 				this.log.set(key, times);
-				return;
+				let done = false;
+				return () => {
+					if (done) return;
+					done = true;
+					const entry = times.indexOf(IN_FLIGHT);
+					if (entry >= 0) times[entry] = this.clock.now();
+				};
 			}
 			this.log.set(key, times);
 			await this.clock.sleep(waitMs);
