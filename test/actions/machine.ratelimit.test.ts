@@ -3,9 +3,9 @@
  * (100 calls/min and 1,500/h per endpoint, reference §5.1) on a scaled clock: the client-side limiter makes the
  * burst wait instead of failing with 429.
  *
- * The scale is 10 (a "minute" lasts 6 s) rather than 60: one item is two sequential requests (duplicate lookup +
- * POST), about 30 items a second here, so with 1-second minutes the burst would never reach the limit and the
- * limiter would not be exercised.
+ * The scale is 5 (a "minute" lasts 12 s) rather than 60: one item is two sequential requests (duplicate lookup +
+ * POST), about 30 items a second here (less on a loaded machine), so with short minutes the burst would not reach
+ * the limit and the limiter would not be exercised.
  */
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
@@ -16,7 +16,7 @@ import { createHarness, emulatorCredentials, executeNode } from '../helpers/n8n'
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
-const TIME_SCALE = 10;
+const TIME_SCALE = 5;
 const SCALED_MINUTE_MS = 60_000 / TIME_SCALE;
 let emu: Emulator;
 let machines: Machine[];
