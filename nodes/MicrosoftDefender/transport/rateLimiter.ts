@@ -61,8 +61,13 @@ export function rateLimitFamily(method: string, path: string): { family: string;
 const IN_FLIGHT = Number.POSITIVE_INFINITY;
 const IN_FLIGHT_RECHECK_MS = 50;
 
+/** One call: `at` is IN_FLIGHT until its response arrives. An object, so every copy of the log sees the update. */
+interface Stamp {
+	at: number;
+}
+
 export class SlidingWindowLimiter {
-	private readonly log = new Map<string, number[]>();
+	private readonly log = new Map<string, Stamp[]>();
 
 	constructor(private readonly clock: LimiterClock) {}
 
@@ -74,28 +79,27 @@ export class SlidingWindowLimiter {
 		for (;;) {
 			const now = this.clock.now();
 			const longest = Math.max(...limits.map((l) => l.windowMs / timeScale));
-			const times = (this.log.get(key) ?? []).filter((t) => t > now - longest);
+			const stamps = (this.log.get(key) ?? []).filter((s) => s.at > now - longest);
+			this.log.set(key, stamps);
 			let waitMs = 0;
 			for (const limit of limits) {
 				const windowMs = limit.windowMs / timeScale;
-				const inWindow = times.filter((t) => t > now - windowMs).sort((a, b) => a - b);
+				const inWindow = stamps
+					.map((s) => s.at)
+					.filter((t) => t > now - windowMs)
+					.sort((a, b) => a - b);
 				if (inWindow.length >= limit.max) {
 					const frees = inWindow[inWindow.length - limit.max] + windowMs - now + 1;
 					waitMs = Math.max(waitMs, Number.isFinite(frees) ? frees : IN_FLIGHT_RECHECK_MS);
 				}
 			}
 			if (waitMs <= 0) {
-				times.push(IN_FLIGHT);
-				this.log.set(key, times);
-				let done = false;
+				const stamp: Stamp = { at: IN_FLIGHT };
+				stamps.push(stamp);
 				return () => {
-					if (done) return;
-					done = true;
-					const entry = times.indexOf(IN_FLIGHT);
-					if (entry >= 0) times[entry] = this.clock.now();
+					if (stamp.at === IN_FLIGHT) stamp.at = this.clock.now();
 				};
 			}
-			this.log.set(key, times);
 			await this.clock.sleep(waitMs);
 		}
 	}
