@@ -60,7 +60,12 @@ export interface CursorState {
 	/** The floor of the first poll: alerts created before it are updates of older alerts, not new ones. */
 	since?: string;
 	highWater?: string;
-	/** The look-back `seen` was pruned with: a larger one takes effect only once `seen` covers it. */
+	/**
+	 * `seen` holds every emitted version at or after this instant (older ones were pruned). Scans never start
+	 * before it, so a raised look-back widens the window only as new versions are recorded.
+	 */
+	horizon?: string;
+	/** Older states stored the look-back they were pruned with instead of the horizon. */
 	lookbackMs?: number;
 	seen: Record<string, string>;
 	/** Last emitted field values, least recently emitted first: [id, version, snapshot]. */
@@ -130,6 +135,10 @@ export class AlertScan {
 
 	private highWater: string | undefined;
 
+	private readonly horizon: string | undefined;
+
+	private lastQuery = '';
+
 	private tailTimestamp: string;
 
 	private tailCount = 0;
@@ -155,9 +164,17 @@ export class AlertScan {
 			sameField && Array.isArray(previous.known) ? previous.known.map(([id, v, f]) => [id, { v, f }]) : [],
 		);
 		this.highWater = previous?.highWater;
-		// `seen` only covers the look-back it was pruned with: a raised look-back grows in from the next poll on.
-		const lookback = sameField ? Math.min(options.lookbackMs, previous.lookbackMs ?? options.lookbackMs) : 0;
-		const resumeAt = this.highWater ? subtractMs(this.highWater, lookback) : floor;
+		// What `seen` covers. After a cursor-field switch it covers nothing: resume exactly at the high-water mark.
+		if (!sameField) {
+			this.horizon = this.highWater;
+		} else if (previous.horizon !== undefined || !previous.highWater) {
+			this.horizon = previous.horizon;
+		} else {
+			this.horizon = subtractMs(previous.highWater, previous.lookbackMs ?? options.lookbackMs);
+		}
+		const resumeAt = this.highWater
+			? maxTimestamp(subtractMs(this.highWater, options.lookbackMs), this.horizon)
+			: floor;
 		this.from = maxTimestamp(resumeAt, floor) as string;
 		this.tailTimestamp = this.from;
 		// Re-read alerts take page slots too; size the page for them plus a full batch of new ones.
@@ -172,10 +189,18 @@ export class AlertScan {
 	/** The next page to request, or undefined when the scan is complete. */
 	nextQuery(): PageQuery | undefined {
 		if (this.done) return undefined;
-		if (this.options.paging !== 'skip' && this.tailId !== undefined) {
-			return { from: this.tailTimestamp, after: { id: this.tailId }, skip: 0, top: this.pageSize };
+		const query: PageQuery =
+			this.options.paging !== 'skip' && this.tailId !== undefined
+				? { from: this.tailTimestamp, after: { id: this.tailId }, skip: 0, top: this.pageSize }
+				: { from: this.tailTimestamp, skip: this.options.paging === 'skip' ? this.tailCount : 0, top: this.pageSize };
+		// A page that did not move the position (alerts without ids) would be requested forever.
+		const key = JSON.stringify(query);
+		if (key === this.lastQuery) {
+			this.done = true;
+			return undefined;
 		}
-		return { from: this.tailTimestamp, skip: this.options.paging === 'skip' ? this.tailCount : 0, top: this.pageSize };
+		this.lastQuery = key;
+		return query;
 	}
 
 	/**
@@ -263,14 +288,16 @@ export class AlertScan {
 			cursorField: this.options.fields.cursor,
 			since: this.previous?.since ?? this.floor,
 			highWater: this.highWater,
-			lookbackMs: this.options.lookbackMs,
 			seen: {},
 		};
 		// Versions older than the look-back behind the high-water mark are never scanned again: forget them.
-		const horizon = this.highWater ? subtractMs(this.highWater, this.options.lookbackMs) : undefined;
+		const horizon = this.highWater
+			? maxTimestamp(subtractMs(this.highWater, this.options.lookbackMs), this.horizon)
+			: undefined;
 		for (const [id, version] of Object.entries(this.seen)) {
 			if (horizon === undefined || version >= horizon) state.seen[id] = version;
 		}
+		state.horizon = horizon;
 		if (this.options.triggerOnUpdates) state.known = [...this.known].map(([id, { v, f }]) => [id, v, f]);
 		return state;
 	}

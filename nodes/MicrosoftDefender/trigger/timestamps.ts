@@ -35,9 +35,12 @@ export function canonicalTimestamp(value: unknown): string | undefined {
 	if (zone.toUpperCase() !== 'Z') {
 		const sign = zone.startsWith('-') ? -1 : 1;
 		const digits = zone.replace(/[^\d]/g, '');
-		seconds -= sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4)) * 60);
+		const [hours, minutes] = [Number(digits.slice(0, 2)), Number(digits.slice(2, 4))];
+		if (hours > 23 || minutes > 59) return undefined;
+		seconds -= sign * (hours * 3600 + minutes * 60);
 	}
 	const date = new Date(seconds * 1000);
+	if (date.getUTCFullYear() < 0 || date.getUTCFullYear() > 9999) return undefined;
 	return `${formatSeconds(date)}.${fraction.slice(0, 7).padEnd(7, '0')}Z`;
 }
 
