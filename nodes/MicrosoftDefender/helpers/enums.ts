@@ -48,6 +48,43 @@ export const DETECTION_SOURCES: INodePropertyOptions[] = [
 	{ name: 'Third-Party Sensors', value: 'ThirdPartySensors' },
 ];
 
+/** Graph alerts_v2 spellings (reference §6.3), labelled like the MDE lists so one maps to the other by label. */
+export const GRAPH_ALERT_STATUSES: INodePropertyOptions[] = [
+	{ name: 'In Progress', value: 'inProgress' },
+	{ name: 'New', value: 'new' },
+	{ name: 'Resolved', value: 'resolved' },
+	{ name: 'Unknown', value: 'unknown' },
+];
+
+/** MDE's `UnSpecified` is Graph's `unknown`. */
+export const GRAPH_ALERT_SEVERITIES: INodePropertyOptions[] = [
+	{ name: 'High', value: 'high' },
+	{ name: 'Informational', value: 'informational' },
+	{ name: 'Low', value: 'low' },
+	{ name: 'Medium', value: 'medium' },
+	{ name: 'UnSpecified', value: 'unknown' },
+];
+
+/** The products whose alerts Graph returns (`serviceSource`). */
+export const GRAPH_SERVICE_SOURCES: INodePropertyOptions[] = [
+	{ name: 'Azure AD Identity Protection', value: 'azureAdIdentityProtection' },
+	{ name: 'Data Loss Prevention', value: 'dataLossPrevention' },
+	{ name: 'Microsoft 365 Defender', value: 'microsoft365Defender' },
+	{ name: 'Microsoft App Governance', value: 'microsoftAppGovernance' },
+	{ name: 'Microsoft Defender for Cloud', value: 'microsoftDefenderForCloud' },
+	{ name: 'Microsoft Defender for Cloud Apps', value: 'microsoftDefenderForCloudApps' },
+	{ name: 'Microsoft Defender for Endpoint', value: 'microsoftDefenderForEndpoint' },
+	{ name: 'Microsoft Defender for Identity', value: 'microsoftDefenderForIdentity' },
+	{ name: 'Microsoft Defender for Office 365', value: 'microsoftDefenderForOffice365' },
+];
+
+/** The Graph spelling of an MDE enum value: the option with the same label (the value itself when none). */
+export function graphSpelling(value: string, mde: INodePropertyOptions[], graph: INodePropertyOptions[]): string {
+	const label = mde.find((o) => o.value === value)?.name;
+	const match = label === undefined ? undefined : graph.find((o) => o.name === label);
+	return match ? String(match.value) : value;
+}
+
 export function enumValues(options: INodePropertyOptions[]): string[] {
 	return options.map((o) => String(o.value));
 }

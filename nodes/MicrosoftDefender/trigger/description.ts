@@ -1,6 +1,12 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { ALERT_CATEGORIES, ALERT_SEVERITIES, ALERT_STATUSES, DETECTION_SOURCES } from '../helpers/enums';
+import {
+	ALERT_CATEGORIES,
+	ALERT_SEVERITIES,
+	ALERT_STATUSES,
+	DETECTION_SOURCES,
+	GRAPH_SERVICE_SOURCES,
+} from '../helpers/enums';
 
 /** Trigger parameters. Names are a contract: saved workflows and tests depend on them. */
 export const triggerProperties: INodeProperties[] = [
@@ -30,17 +36,7 @@ export const triggerProperties: INodeProperties[] = [
 		default: ['microsoftDefenderForEndpoint'],
 		description: 'Defender products whose alerts to trigger on. Empty means all.',
 		displayOptions: { show: { source: ['graph'] } },
-		options: [
-			{ name: 'Azure AD Identity Protection', value: 'azureAdIdentityProtection' },
-			{ name: 'Data Loss Prevention', value: 'dataLossPrevention' },
-			{ name: 'Microsoft 365 Defender', value: 'microsoft365Defender' },
-			{ name: 'Microsoft App Governance', value: 'microsoftAppGovernance' },
-			{ name: 'Microsoft Defender for Cloud', value: 'microsoftDefenderForCloud' },
-			{ name: 'Microsoft Defender for Cloud Apps', value: 'microsoftDefenderForCloudApps' },
-			{ name: 'Microsoft Defender for Endpoint', value: 'microsoftDefenderForEndpoint' },
-			{ name: 'Microsoft Defender for Identity', value: 'microsoftDefenderForIdentity' },
-			{ name: 'Microsoft Defender for Office 365', value: 'microsoftDefenderForOffice365' },
-		],
+		options: GRAPH_SERVICE_SOURCES,
 	},
 	{
 		displayName: 'Statuses',

@@ -1,3 +1,10 @@
+import {
+	ALERT_SEVERITIES,
+	ALERT_STATUSES,
+	GRAPH_ALERT_SEVERITIES,
+	GRAPH_ALERT_STATUSES,
+	graphSpelling,
+} from '../helpers/enums';
 import type { ApiResource } from '../transport/auth';
 import { odataString } from '../transport';
 import type { CursorFields, PageQuery } from './cursor';
@@ -84,15 +91,6 @@ export const mdeAlertSource: AlertSource = {
 	extraQuery: ({ includeEvidence }): Record<string, string> => (includeEvidence ? { $expand: 'evidence' } : {}),
 };
 
-/** MDE enum values (what the UI offers) → Graph alerts_v2 values (reference §6.3). */
-const GRAPH_STATUS: Record<string, string> = { Unknown: 'unknown', New: 'new', InProgress: 'inProgress', Resolved: 'resolved' };
-const GRAPH_SEVERITY: Record<string, string> = {
-	UnSpecified: 'unknown',
-	Informational: 'informational',
-	Low: 'low',
-	Medium: 'medium',
-	High: 'high',
-};
 export const GRAPH_DETECTION_SOURCE: Record<string, string> = {
 	AutomatedInvestigation: 'automatedInvestigation',
 	CustomDetection: 'customDetection',
@@ -139,8 +137,8 @@ export const graphAlertSource: AlertSource = {
 	filterClauses: (f) =>
 		[
 			anyOf('serviceSource', f.serviceSources),
-			anyOf('status', f.statuses.map((v) => GRAPH_STATUS[v] ?? v)),
-			anyOf('severity', f.severities.map((v) => GRAPH_SEVERITY[v] ?? v)),
+			anyOf('status', f.statuses.map((v) => graphSpelling(v, ALERT_STATUSES, GRAPH_ALERT_STATUSES))),
+			anyOf('severity', f.severities.map((v) => graphSpelling(v, ALERT_SEVERITIES, GRAPH_ALERT_SEVERITIES))),
 			f.assignedTo ? `assignedTo eq ${odataString(f.assignedTo)}` : undefined,
 			f.additionalFilter ? `(${f.additionalFilter})` : undefined,
 		].filter((c): c is string => Boolean(c)),

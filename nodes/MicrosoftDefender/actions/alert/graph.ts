@@ -3,6 +3,7 @@
  * list paging within Graph's caps (`$top` ≤ 1,000, `$skip` ≤ 500, `@odata.nextLink` often missing).
  */
 import type { IDataObject, INodePropertyOptions } from 'n8n-workflow';
+import { GRAPH_ALERT_SEVERITIES, GRAPH_ALERT_STATUSES, GRAPH_SERVICE_SOURCES } from '../../helpers/enums';
 
 import { pathId, sendDefenderRequest, type DefenderRequest, type RawResponse, type TransportContext } from '../../transport';
 import { canonicalTimestamp } from '../../trigger/timestamps';
@@ -41,22 +42,9 @@ export async function sendGraphRequest(
 // ---------------------------------------------------------------------------------------------
 // Enums (camelCase; names as the MDE options so that the shared parameters' MDE values map by `enumValue`)
 
-/** Filter statuses: the labels of the MDE list, Graph's values. */
-export const GRAPH_STATUSES: INodePropertyOptions[] = [
-	{ name: 'In Progress', value: 'inProgress' },
-	{ name: 'New', value: 'new' },
-	{ name: 'Resolved', value: 'resolved' },
-	{ name: 'Unknown', value: 'unknown' },
-];
-
-/** Filter severities; MDE's `UnSpecified` is Graph's `unknown`. */
-export const GRAPH_SEVERITIES: INodePropertyOptions[] = [
-	{ name: 'High', value: 'high' },
-	{ name: 'Informational', value: 'informational' },
-	{ name: 'Low', value: 'low' },
-	{ name: 'Medium', value: 'medium' },
-	{ name: 'UnSpecified', value: 'unknown' },
-];
+/** Filter statuses and severities: the labels of the MDE lists, Graph's values. */
+export const GRAPH_STATUSES = GRAPH_ALERT_STATUSES;
+export const GRAPH_SEVERITIES = GRAPH_ALERT_SEVERITIES;
 
 /** Filter classifications. */
 export const GRAPH_FILTER_CLASSIFICATIONS: INodePropertyOptions[] = [
@@ -85,18 +73,7 @@ export const GRAPH_FILTER_DETERMINATIONS: INodePropertyOptions[] = [
 	{ name: 'Unwanted Software', value: 'unwantedSoftware' },
 ];
 
-/** The products whose alerts Graph returns (serviceSource, §6.3), labelled as in the trigger's Service Sources. */
-export const GRAPH_SERVICE_SOURCES: INodePropertyOptions[] = [
-	{ name: 'Azure AD Identity Protection', value: 'azureAdIdentityProtection' },
-	{ name: 'Data Loss Prevention', value: 'dataLossPrevention' },
-	{ name: 'Microsoft 365 Defender', value: 'microsoft365Defender' },
-	{ name: 'Microsoft App Governance', value: 'microsoftAppGovernance' },
-	{ name: 'Microsoft Defender for Cloud', value: 'microsoftDefenderForCloud' },
-	{ name: 'Microsoft Defender for Cloud Apps', value: 'microsoftDefenderForCloudApps' },
-	{ name: 'Microsoft Defender for Endpoint', value: 'microsoftDefenderForEndpoint' },
-	{ name: 'Microsoft Defender for Identity', value: 'microsoftDefenderForIdentity' },
-	{ name: 'Microsoft Defender for Office 365', value: 'microsoftDefenderForOffice365' },
-];
+export { GRAPH_SERVICE_SOURCES };
 
 /** Graph's update values: PATCH takes status, classification, determination and assignedTo, no comment (§6.5). */
 export const GRAPH_CHANGES: ChangeEnums = {
