@@ -4,13 +4,13 @@
  * A poll scans the alerts whose cursor field (lastUpdateTime with "trigger on updates", alertCreationTime
  * without) is at or after `from`, in ascending order, page by page:
  *
- *   from = max(highWater − lookback, floor)         (floor: the "max historical poll start")
+ *   from = max(highWater − lookback, horizon, floor)      (floor: the "max historical poll start")
  *
  * `highWater` is the newest cursor value the scans have processed in order. The look-back re-reads a window
  * behind it on every poll, which catches alerts that become visible in the API after their own timestamp
- * (ingestion delay). Re-read alerts are recognised by `seen` (id → cursor value last emitted), which holds only
- * entries inside that window: anything older can never be scanned again, so the state is bounded by the
- * look-back window, not by the number of alerts ever seen.
+ * (ingestion delay). Re-read alerts are recognised by `seen` (id → cursor value last emitted), which holds the
+ * emitted versions at or after `horizon` (= highWater − lookback, never moving back): anything older can never
+ * be scanned again, so the state is bounded by the look-back window, not by the number of alerts ever seen.
  *
  * Delivery: an alert version is emitted when its id is unseen, or (with updates) its cursor value is newer than
  * the one emitted. Nothing is written to the state until `commit()`, which the caller runs only after the poll
@@ -231,9 +231,16 @@ export class AlertScan {
 		const alreadyEmitted =
 			emittedVersion !== undefined && (!triggerOnUpdates || emittedVersion >= version);
 
+		if (!id) {
+			// Cannot be de-duplicated (Defender always sends an id): not emitted. Skip paging counts it at its
+			// timestamp; keyset paging cannot continue after it, so it leaves the (timestamp, id) position alone.
+			this.stats.read++;
+			if (this.options.paging === 'skip') this.moveTail(version, undefined);
+			return true;
+		}
 		if (!wanted) {
 			this.stats.filteredOut++;
-		} else if (!alreadyEmitted && id) {
+		} else if (!alreadyEmitted) {
 			if (this.emissions.length >= maxAlerts) return false;
 			this.emissions.push({ alert, change: this.describeChange(id, alert, version, emittedVersion) });
 			this.seen[id] = version;
@@ -242,16 +249,21 @@ export class AlertScan {
 			this.stats.alreadyEmitted++;
 		}
 		this.stats.read++;
+		this.moveTail(version, id);
+		return true;
+	}
+
+	/** The scan's position after reading an alert: the last (timestamp, id) and how many were read at it. */
+	private moveTail(version: string, id: string | undefined): void {
 		if (version > this.tailTimestamp) {
 			this.tailTimestamp = version;
 			this.tailCount = 1;
-			this.tailId = id || this.tailId;
+			this.tailId = id;
 		} else if (version === this.tailTimestamp) {
 			this.tailCount++;
-			this.tailId = id || this.tailId;
+			this.tailId = id ?? this.tailId;
 		}
 		this.highWater = maxTimestamp(this.highWater, version);
-		return true;
 	}
 
 	private describeChange(id: string, alert: Alert, version: string, emittedVersion: string | undefined): ChangeInfo {
