@@ -8,7 +8,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { MicrosoftDefenderTrigger } from '../../nodes/MicrosoftDefender/MicrosoftDefenderTrigger.node';
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
-import type { Emulator } from '../emulator';
+import type { Emulator, FaultKind } from '../emulator';
 import { createHarness, emulatorCredentials, N8nPollLoop } from '../helpers/n8n';
 
 export interface TimelineOptions {
@@ -26,6 +26,27 @@ export interface TimelineOptions {
 	/** Simulated minutes between polls. */
 	pollMinutes?: number;
 	log?: (line: string) => void;
+	/** Fault kinds of the random faults (default 429, 500, 502, 503, 504, reset). */
+	faultKinds?: FaultKind[];
+	/** Retry-After sent with random 429/503 faults (default 0). */
+	retryAfterSeconds?: number;
+	/** Delay of 'slow' faults (emulator default 5000 ms); set it above `transportSettings.requestTimeoutMs`. */
+	slowDelayMs?: number;
+	/** At this poll, the API answers the next request with "token expired" (401) once. */
+	expireTokenAtPoll?: number;
+	/** Late arrivals: alerts whose timestamp is up to this many minutes in the past when they appear (default 10). */
+	lateMaxMinutes?: number;
+	/** The trigger's Ingestion Look-Back (default 15). */
+	lookbackMinutes?: number;
+	/** New alerts per step: 0 to this − 1, uniformly (default 40). */
+	maxAlertsPerStep?: number;
+	/** Updates per step: 0 to this − 1, uniformly (default 12). */
+	maxUpdatesPerStep?: number;
+	/** Called every `progressEvery` polls with a one-line status. */
+	progress?: (line: string) => void;
+	progressEvery?: number;
+	/** Most polls after the timeline while waiting for three quiet polls in a row (default 1000). */
+	maxDrainPolls?: number;
 }
 
 export interface TimelineReport {
@@ -44,6 +65,16 @@ export interface TimelineReport {
 	faultsInjected: number;
 	maxSeenState: number;
 	seconds: number;
+	/** Requests the transport sent again: faulted attempts minus the last attempt of each failed poll. */
+	retries: number;
+	/** Faulted API requests by fault kind (from the emulator's request log). */
+	faultsByKind: Record<string, number>;
+	/** Token requests to Entra ID during the run. */
+	tokenRequests: number;
+	/** Largest `$top` the trigger asked for (pages hold look-back re-reads plus a batch). */
+	maxPageTop: number;
+	/** Distinct (id, version) pairs emitted. */
+	versionsEmitted: number;
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -58,19 +89,23 @@ export function prng(seed: number): () => number {
 	};
 }
 
+/** A 7-digit timestamp: the millisecond of `ms` plus `ticks` (mod 10,000) sub-millisecond units of 100 ns. */
 function ts7(ms: number, ticks: number): string {
 	const iso = new Date(ms).toISOString();
-	return `${iso.slice(0, 19)}.${String((ms % 1000) * 10_000 + ticks).padStart(7, '0')}Z`;
+	return `${iso.slice(0, 19)}.${String((ms % 1000) * 10_000 + (ticks % 10_000)).padStart(7, '0')}Z`;
 }
 
-const SEVERITIES = ['High', 'Medium', 'Low', 'Informational'];
+const SEVERITIES = ['High', 'Medium', 'Low', 'Informational'] as const;
 const FILTER_SEVERITIES = ['High', 'Medium'];
 const FILTER_STATUSES = ['New', 'InProgress'];
 
 export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<TimelineReport> {
 	const started = Date.now();
 	const random = prng(o.seed);
-	const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)];
+	const kinds: FaultKind[] = o.faultKinds ?? ['429', '500', '502', '503', '504', 'reset'];
+	const randomFaults = (seed: number) =>
+		emu.faults.random({ rate: o.faultRate, kinds, seed, retryAfterSeconds: o.retryAfterSeconds ?? 0, delayMs: o.slowDelayMs });
+	const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
 	const pollMs = (o.pollMinutes ?? 1) * 60_000;
 	const trigger = new MicrosoftDefenderTrigger();
 	const harness = createHarness(
@@ -81,7 +116,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			severities: o.triggerOnUpdates ? [] : FILTER_SEVERITIES,
 			maxHistoricalPollStart: '30 days ago',
 			triggerOnUpdates: o.triggerOnUpdates,
-			options: { includeEvidence: false, maxAlertsPerPoll: o.maxAlertsPerPoll, lookbackMinutes: 15 },
+			options: { includeEvidence: false, maxAlertsPerPoll: o.maxAlertsPerPoll, lookbackMinutes: o.lookbackMinutes ?? 15 },
 		},
 		emulatorCredentials(emu),
 		'Defender Trigger',
@@ -103,10 +138,18 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 		faultsInjected: 0,
 		maxSeenState: 0,
 		seconds: 0,
+		retries: 0,
+		faultsByKind: {},
+		tokenRequests: 0,
+		maxPageTop: 0,
+		versionsEmitted: 0,
 	};
-	emu.faults.random({ rate: o.faultRate, kinds: ['429', '500', '502', '503', '504', 'reset'], seed: o.seed, retryAfterSeconds: 0 });
+	randomFaults(o.seed);
 	const requestsBefore = emu.stats().total;
-	const logBefore = emu.requestLog.length;
+	const tokensBefore = emu.stats().tokenRequests;
+	const injectedBefore = emu.faults.injectedCount();
+	// The request log is trimmed from the front in long runs: select this run's entries by time, not by index.
+	const logFrom = Date.now();
 	const ids: string[] = [];
 	let tick = 0;
 
@@ -116,6 +159,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			emu.faults.inject({ kind: '503', count: transportSettings.maxAttempts, match: /^GET \/api\/alerts$/ });
 			report.faultsInjected += transportSettings.maxAttempts;
 		}
+		if (o.expireTokenAtPoll && report.polls === o.expireTokenAtPoll) emu.faults.inject({ kind: 'expireToken', count: 1 });
 		try {
 			await loop.poll();
 		} catch {
@@ -127,6 +171,12 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			loop.restart();
 			report.restarts++;
 		}
+		if (o.progress && report.polls % (o.progressEvery ?? 100) === 0) {
+			o.progress(
+				`${report.mode}: poll ${report.polls}, ${report.alertsCreated} alerts, ${report.updatesApplied} updates, ` +
+					`${loop.allEmitted().length} emitted, ${report.failedPolls} failed polls, ${Math.round((Date.now() - started) / 1000)} s`,
+			);
+		}
 	};
 
 	while (report.alertsCreated < o.alerts || report.updatesApplied < o.updates) {
@@ -137,14 +187,14 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 		const updatable = ids.slice();
 		const updatedThisStep = new Set<string>();
 		// New alerts: some share one timestamp exactly; some are ingested late.
-		const batch = Math.min(o.alerts - report.alertsCreated, Math.floor(random() * 40));
+		const batch = Math.min(o.alerts - report.alertsCreated, Math.floor(random() * (o.maxAlertsPerStep ?? 40)));
 		const shared = ts7(now - 30_000, tick++);
 		for (let i = 0; i < batch; i++) {
 			const id = `tl-${o.seed}-${report.alertsCreated++}`;
 			const roll = random();
 			let at = random() < 0.3 ? shared : ts7(now - Math.floor(random() * 50_000), tick++);
 			let visibleAt: Date | undefined;
-			if (roll < 0.1) at = ts7(now - Math.floor(random() * 10 * 60_000), tick++); // late: up to 10 min
+			if (roll < 0.1) at = ts7(now - Math.floor(random() * (o.lateMaxMinutes ?? 10) * 60_000), tick++); // late
 			if (roll > 0.95) visibleAt = new Date(now + Math.floor(random() * 3 * 60_000)); // visible up to 3 min later
 			emu.alerts.create(
 				{ id, alertCreationTime: at, lastUpdateTime: at, status: 'New', severity: pick(SEVERITIES) },
@@ -153,13 +203,13 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			ids.push(id);
 		}
 		// Updates: status moves (in and out of the status filter), assignment, comments; some share a timestamp.
-		const updates = Math.min(o.updates - report.updatesApplied, updatable.length ? Math.floor(random() * 12) : 0);
+		const updates = Math.min(o.updates - report.updatesApplied, updatable.length ? Math.floor(random() * (o.maxUpdatesPerStep ?? 12)) : 0);
 		const updateAt = ts7(now - 10_000, tick++);
 		for (let i = 0; i < updates; i++) {
 			const id = pick(updatable);
 			if (updatedThisStep.has(id)) continue;
 			updatedThisStep.add(id);
-			const status = pick(['New', 'InProgress', 'InProgress', 'Resolved']);
+			const status = pick(['New', 'InProgress', 'InProgress', 'Resolved'] as const);
 			emu.alerts.update(id, { status, assignedTo: random() < 0.5 ? 'secop@contoso.com' : null }, { at: random() < 0.5 ? updateAt : ts7(now - 5_000, tick++) });
 			report.updatesApplied++;
 		}
@@ -167,8 +217,9 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 	}
 	// Drain: until everything is visible and a few polls in a row bring nothing.
 	emu.faults.clear();
-	emu.faults.random({ rate: o.faultRate, kinds: ['429', '500', '502', '503', '504', 'reset'], seed: o.seed + 1, retryAfterSeconds: 0 });
-	for (let quiet = 0; quiet < 3; ) {
+	randomFaults(o.seed + 1);
+	// Capped, so a trigger that never settles (re-emitting the look-back on every poll) ends with a report, not a hang.
+	for (let quiet = 0, drainPolls = 0; quiet < 3 && drainPolls < (o.maxDrainPolls ?? 1000); drainPolls++) {
 		emu.clock.advance(pollMs);
 		const before = loop.allEmitted().length;
 		await poll();
@@ -176,7 +227,15 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 	}
 	emu.faults.clear();
 	report.requests = emu.stats().total - requestsBefore;
-	report.faultsInjected = emu.requestLog.slice(logBefore).filter((r) => r.status === 0 || r.status >= 429).length;
+	report.tokenRequests = emu.stats().tokenRequests - tokensBefore;
+	report.faultsInjected = emu.faults.injectedCount() - injectedBefore;
+	// Every faulted attempt is sent again, except the last one of a poll that failed after all its attempts.
+	report.retries = report.faultsInjected - report.failedPolls;
+	for (const entry of emu.requestLog) {
+		if (entry.realTime < logFrom) continue;
+		if (entry.fault) report.faultsByKind[entry.fault] = (report.faultsByKind[entry.fault] ?? 0) + 1;
+		if (entry.method === 'GET' && entry.path === '/api/alerts') report.maxPageTop = Math.max(report.maxPageTop, Number(entry.query.$top ?? 0));
+	}
 
 	// Compare with what the emulator holds now.
 	const emitted = loop.allEmitted();
@@ -194,7 +253,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			versionsById.set(String(alert.id), versions);
 		}
 		for (const id of ids) {
-			const current = emu.alerts.get(id) as IDataObject;
+			const current = emu.alerts.get(id) as unknown as IDataObject;
 			if (!FILTER_STATUSES.includes(String(current.status))) continue;
 			report.expected++;
 			if (!pairs.has(`${id}@${current.lastUpdateTime}`)) report.lost++;
@@ -203,7 +262,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 		const counts = new Map<string, number>();
 		for (const alert of emitted) counts.set(String(alert.id), (counts.get(String(alert.id)) ?? 0) + 1);
 		for (const id of ids) {
-			const current = emu.alerts.get(id) as IDataObject;
+			const current = emu.alerts.get(id) as unknown as IDataObject;
 			if (!FILTER_SEVERITIES.includes(String(current.severity))) {
 				if (counts.has(id)) report.duplicated += counts.get(id) ?? 0; // emitted although never matching
 				continue;
@@ -214,6 +273,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			if (n > 1) report.duplicated += n - 1;
 		}
 	}
+	report.versionsEmitted = new Set(emitted.map((a) => `${String(a.id)}@${String(o.triggerOnUpdates ? a.lastUpdateTime : '')}`)).size;
 	report.seconds = Math.round((Date.now() - started) / 100) / 10;
 	o.log?.(JSON.stringify(report));
 	return report;
