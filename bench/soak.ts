@@ -30,6 +30,9 @@ const ALERTS = option('alerts', 10_000);
 const UPDATES = option('updates', 3_000);
 const FAULT_RATE = option('fault-rate', 0.2);
 const SEED = option('seed', 2024);
+/** `--source mde|graph|both` (default both): which alert API the trigger reads. */
+const SOURCE_ARG = process.argv.includes('--source') ? process.argv[process.argv.indexOf('--source') + 1] : 'both';
+const SOURCES: Array<'mde' | 'graph'> = SOURCE_ARG === 'both' ? ['mde', 'graph'] : [SOURCE_ARG as 'mde' | 'graph'];
 const REQUEST_TIMEOUT_MS = 400;
 const SLOW_MS = 1_200;
 const FAIL_EVERY = 9;
@@ -39,11 +42,12 @@ function line(label: string, value: string | number): string {
 	return `  ${label.padEnd(34)} ${value}`;
 }
 
-async function soak(triggerOnUpdates: boolean): Promise<TimelineReport> {
+async function soak(source: 'mde' | 'graph', triggerOnUpdates: boolean): Promise<TimelineReport> {
 	const emu = await startEmulator({});
 	clearTokenCache();
 	try {
 		return await runTimeline(emu, {
+			source,
 			alerts: ALERTS,
 			updates: UPDATES,
 			triggerOnUpdates,
@@ -76,11 +80,11 @@ function scripted(r: TimelineReport): number {
 	return Math.floor(r.polls / FAIL_EVERY) * transportSettings.maxAttempts + (r.polls >= EXPIRE_AT ? 1 : 0);
 }
 
-function print(r: TimelineReport): void {
+function print(source: string, r: TimelineReport): void {
 	const expectedLabel = r.mode === 'updates' ? 'versions expected (latest of each)' : 'alerts expected';
 	process.stdout.write(
 		[
-			`Trigger on Updates = ${r.mode === 'updates'}`,
+			`Source ${source}, Trigger on Updates = ${r.mode === 'updates'}`,
 			line('alerts created / updates applied', `${r.alertsCreated} / ${r.updatesApplied}`),
 			line(expectedLabel, r.expected),
 			line('emitted (distinct versions)', `${r.emitted} (${r.versionsEmitted})`),
@@ -115,14 +119,16 @@ async function main(): Promise<void> {
 		`Soak: ${ALERTS} alerts + ${UPDATES} updates per mode, ${Math.round(FAULT_RATE * 100)}% faulty requests ` +
 			`(slow = ${SLOW_MS} ms vs a ${REQUEST_TIMEOUT_MS} ms request timeout), seed ${SEED}\n\n`,
 	);
-	const reports: TimelineReport[] = [];
-	for (const triggerOnUpdates of [false, true]) {
-		const report = await soak(triggerOnUpdates);
-		print(report);
-		reports.push(report);
+	const reports: Array<TimelineReport & { source: string }> = [];
+	for (const source of SOURCES) {
+		for (const triggerOnUpdates of [false, true]) {
+			const report = await soak(source, triggerOnUpdates);
+			print(source, report);
+			reports.push({ ...report, source });
+		}
 	}
 	const pass = reports.every((r) => r.lost === 0 && r.duplicated === 0 && r.alertsCreated === ALERTS && r.updatesApplied === UPDATES);
-	process.stdout.write(`${pass ? 'PASS' : 'FAIL'}: ${reports.map((r) => `${r.mode}: ${r.lost} lost, ${r.duplicated} duplicated`).join('; ')}. Total ${Math.round((Date.now() - started) / 1000)} s.\n`);
+	process.stdout.write(`${pass ? 'PASS' : 'FAIL'}: ${reports.map((r) => `${r.source} ${r.mode}: ${r.lost} lost, ${r.duplicated} duplicated`).join('; ')}. Total ${Math.round((Date.now() - started) / 1000)} s.\n`);
 	process.exit(pass ? 0 : 1);
 }
 

@@ -47,6 +47,8 @@ export interface TimelineOptions {
 	progressEvery?: number;
 	/** Most polls after the timeline while waiting for three quiet polls in a row (default 1000). */
 	maxDrainPolls?: number;
+	/** The trigger's alert source (default mde). */
+	source?: 'mde' | 'graph';
 }
 
 export interface TimelineReport {
@@ -107,11 +109,16 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 		emu.faults.random({ rate: o.faultRate, kinds, seed, retryAfterSeconds: o.retryAfterSeconds ?? 0, delayMs: o.slowDelayMs });
 	const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
 	const pollMs = (o.pollMinutes ?? 1) * 60_000;
+	// The emitted alert's version field, as the source names it (the emulator's own view is MDE-shaped).
+	const versionField = o.source === 'graph' ? 'lastUpdateDateTime' : 'lastUpdateTime';
 	const trigger = new MicrosoftDefenderTrigger();
 	const harness = createHarness(
 		trigger,
 		'microsoftDefenderTrigger',
 		{
+			source: o.source ?? 'mde',
+			// Graph: every product (the emulator derives serviceSource from each alert's detection source).
+			serviceSources: [],
 			statuses: o.triggerOnUpdates ? FILTER_STATUSES : [],
 			severities: o.triggerOnUpdates ? [] : FILTER_SEVERITIES,
 			maxHistoricalPollStart: '30 days ago',
@@ -156,7 +163,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 	const poll = async () => {
 		report.polls++;
 		if (o.failEvery && report.polls % o.failEvery === 0) {
-			emu.faults.inject({ kind: '503', count: transportSettings.maxAttempts, match: /^GET \/api\/alerts$/ });
+			emu.faults.inject({ kind: '503', count: transportSettings.maxAttempts, match: /^GET \/(api\/alerts|v1\.0\/security\/alerts_v2)$/ });
 			report.faultsInjected += transportSettings.maxAttempts;
 		}
 		if (o.expireTokenAtPoll && report.polls === o.expireTokenAtPoll) emu.faults.inject({ kind: 'expireToken', count: 1 });
@@ -234,7 +241,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 	for (const entry of emu.requestLog) {
 		if (entry.realTime < logFrom) continue;
 		if (entry.fault) report.faultsByKind[entry.fault] = (report.faultsByKind[entry.fault] ?? 0) + 1;
-		if (entry.method === 'GET' && entry.path === '/api/alerts') report.maxPageTop = Math.max(report.maxPageTop, Number(entry.query.$top ?? 0));
+		if (entry.method === 'GET' && (entry.path === '/api/alerts' || entry.path === '/v1.0/security/alerts_v2')) report.maxPageTop = Math.max(report.maxPageTop, Number(entry.query.$top ?? 0));
 	}
 
 	// Compare with what the emulator holds now.
@@ -244,12 +251,12 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 		const versionsById = new Map<string, string[]>();
 		const pairs = new Set<string>();
 		for (const alert of emitted) {
-			const key = `${alert.id}@${alert.lastUpdateTime}`;
+			const key = `${alert.id}@${alert[versionField]}`;
 			if (pairs.has(key)) report.duplicated++;
 			pairs.add(key);
 			const versions = versionsById.get(String(alert.id)) ?? [];
-			if (versions.length && versions[versions.length - 1] >= String(alert.lastUpdateTime)) report.outOfOrder++;
-			versions.push(String(alert.lastUpdateTime));
+			if (versions.length && versions[versions.length - 1] >= String(alert[versionField])) report.outOfOrder++;
+			versions.push(String(alert[versionField]));
 			versionsById.set(String(alert.id), versions);
 		}
 		for (const id of ids) {
@@ -273,7 +280,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			if (n > 1) report.duplicated += n - 1;
 		}
 	}
-	report.versionsEmitted = new Set(emitted.map((a) => `${String(a.id)}@${String(o.triggerOnUpdates ? a.lastUpdateTime : '')}`)).size;
+	report.versionsEmitted = new Set(emitted.map((a) => `${String(a.id)}@${String(o.triggerOnUpdates ? a[versionField] : '')}`)).size;
 	report.seconds = Math.round((Date.now() - started) / 100) / 10;
 	o.log?.(JSON.stringify(report));
 	return report;

@@ -20,8 +20,14 @@ beforeEach(async () => {
 });
 afterEach(async () => await emu.close());
 
-test.each([false, true])('timeline, Trigger on Updates = %s: 0 lost, 0 duplicated', async (triggerOnUpdates) => {
+test.each([
+	{ source: 'mde' as const, triggerOnUpdates: false },
+	{ source: 'mde' as const, triggerOnUpdates: true },
+	{ source: 'graph' as const, triggerOnUpdates: false },
+	{ source: 'graph' as const, triggerOnUpdates: true },
+])('timeline, source $source, Trigger on Updates = $triggerOnUpdates: 0 lost, 0 duplicated', async ({ source, triggerOnUpdates }) => {
 	const report = await runTimeline(emu, {
+		source,
 		alerts: 2000,
 		updates: 500,
 		triggerOnUpdates,
