@@ -269,24 +269,27 @@ describe('a backlog larger than a page and than maxAlerts', () => {
 		for (let i = 0; i < 23; i++) s.api.create(id(i), t(i));
 		return s;
 	}
-	/** The page after one ending with alert i (each timestamp holds one alert). */
-	const after = (paging: Paging, i: number): PageQuery => next(paging, t(i), id(i), 1, 4);
+	/** The page of size `top` after one ending with alert i (each timestamp holds one alert). */
+	const after = (paging: Paging, i: number, top = 4): PageQuery => next(paging, t(i), id(i), 1, top);
 
 	test.each(PAGING_MODES.flatMap((paging) => [false, true].map((triggerOnUpdates) => [paging, triggerOnUpdates] as const)))(
 		'is drained oldest first over several polls, nothing dropped (paging=%s, triggerOnUpdates=%s)',
 		(paging, triggerOnUpdates) => {
 			const { host } = backlog(triggerOnUpdates, paging);
 
+			// Each page holds at most the room left in the batch: the third only 2, which fill it, so the scan stops there.
 			let out = host.poll(T0);
 			expect(ids(out)).toEqual(range(0, 9));
-			expect(out.queries).toEqual([first(FLOOR, 4), after(paging, 3), after(paging, 7)]);
+			expect(out.queries).toEqual([first(FLOOR, 4), after(paging, 3), after(paging, 7, 2)]);
 			expect(out.scan.stats).toEqual({ pages: 3, read: 10, alreadyEmitted: 0, filteredOut: 0, emitted: 10, stoppedAtLimit: true });
 			expect(out.state.seen).toEqual({ a08: t(8), a09: t(9) });
 
-			// The page is sized for the 2 re-reads in `seen` plus maxAlerts, capped by maxPageSize.
+			// The first page is sized for the 2 re-reads ahead in `seen` plus maxAlerts, capped by maxPageSize; the later
+			// ones, past the re-reads, for the room left; the batch fills exactly at the end of the third: no fourth request.
 			out = host.poll(T0 + MINUTE);
 			expect(ids(out)).toEqual(range(10, 19));
-			expect(out.queries).toEqual([first(ts(base + 75 * MINUTE), 4), after(paging, 11), after(paging, 15), after(paging, 19)]);
+			expect(out.queries).toEqual([first(ts(base + 75 * MINUTE), 4), after(paging, 11), after(paging, 15)]);
+			expect(out.scan.stats).toEqual({ pages: 3, read: 12, alreadyEmitted: 2, filteredOut: 0, emitted: 10, stoppedAtLimit: true });
 
 			out = host.poll(T0 + 2 * MINUTE);
 			expect(ids(out)).toEqual(range(20, 22));
@@ -306,11 +309,12 @@ describe('a backlog larger than a page and than maxAlerts', () => {
 
 		let out = host.poll(T0 + MINUTE);
 		expect(ids(out)).toEqual(range(0, 9));
-		expect(out.queries).toEqual([first(FLOOR, 4), after(paging, 3), after(paging, 7)]);
+		expect(out.queries).toEqual([first(FLOOR, 4), after(paging, 3), after(paging, 7, 2)]);
 
+		// The next poll takes 3 requests (see above): it fails on its second, then on its last.
 		const before = JSON.stringify(host.memory);
 		expect(() => host.poll(T0 + 2 * MINUTE, { failOnRequest: 2 })).toThrow(PollFailure);
-		expect(() => host.poll(T0 + 3 * MINUTE, { failOnRequest: 4 })).toThrow(PollFailure);
+		expect(() => host.poll(T0 + 3 * MINUTE, { failOnRequest: 3 })).toThrow(PollFailure);
 		expect(JSON.stringify(host.memory)).toBe(before);
 
 		out = host.poll(T0 + 4 * MINUTE);
@@ -332,14 +336,22 @@ describe.each(PAGING_MODES)('client-side filter (paging=%s)', (paging) => {
 
 		let out = host.poll(T0 + 10 * SECOND);
 		expect(ids(out)).toEqual(['a0', 'a3']);
-		// a4 is rejected (read, no limit check); a5 is wanted but the batch is full.
-		expect(out.scan.stats).toEqual({ pages: 3, read: 5, alreadyEmitted: 0, filteredOut: 3, emitted: 2, stoppedAtLimit: true });
-		expect(out.queries).toEqual([first(FLOOR, 2), next(paging, at(1), 'a1', 1, 2), next(paging, at(3), 'a3', 1, 2)]);
-		expect(out.state).toMatchObject({ highWater: at(4), seen: { a0: at(0), a3: at(3) } });
+		// After a0 the room is 1: pages of one alert; a2 is rejected (read, not counted), a3 fills the batch, so the scan
+		// stops there without reading a4 or a5.
+		expect(out.scan.stats).toEqual({ pages: 3, read: 4, alreadyEmitted: 0, filteredOut: 2, emitted: 2, stoppedAtLimit: true });
+		expect(out.queries).toEqual([first(FLOOR, 2), next(paging, at(1), 'a1', 1, 1), next(paging, at(2), 'a2', 1, 1)]);
+		expect(out.state).toMatchObject({ highWater: at(3), seen: { a0: at(0), a3: at(3) } });
 
+		// Pages sized for the room (2) plus the re-reads ahead (a0 and a3, then a3, still ahead at its own timestamp).
 		out = host.poll(T0 + 20 * SECOND);
 		expect(ids(out)).toEqual(['a5']);
-		expect(out.scan.stats).toMatchObject({ read: 6, alreadyEmitted: 2, filteredOut: 3, emitted: 1, stoppedAtLimit: false });
+		expect(out.scan.stats).toEqual({ pages: 4, read: 6, alreadyEmitted: 2, filteredOut: 3, emitted: 1, stoppedAtLimit: false });
+		expect(out.queries).toEqual([
+			first(at(3 - 900), 2),
+			next(paging, at(1), 'a1', 1, 2),
+			next(paging, at(3), 'a3', 1, 2),
+			next(paging, at(5), 'a5', 1, 1),
+		]);
 
 		out = host.poll(T0 + 30 * SECOND);
 		expect(ids(out)).toEqual([]);
@@ -572,8 +584,8 @@ describe('bounded state', () => {
 	});
 });
 
-// Both modes: N alerts with page size P take ceil(N / P) requests, or N / P + 1 when P divides N (the last full
-// page cannot tell it was the last: one more, empty, request).
+// Both modes: N alerts with page size P (and maxAlerts above N) take ceil(N / P) requests, or N / P + 1 when P
+// divides N (the last full page cannot tell it was the last: one more, empty, request).
 describe.each(PAGING_MODES)('request counts (paging=%s)', (paging) => {
 	const cases: Array<[number, number]> = [
 		[1, 1],
@@ -608,18 +620,53 @@ describe.each(PAGING_MODES)('request counts (paging=%s)', (paging) => {
 		},
 	);
 
-	test('maxAlerts also bounds the first page: N = maxAlerts < maxPageSize needs one extra empty page', () => {
+	test('maxAlerts also bounds the first page: N = maxAlerts < maxPageSize fills the batch in one request, no extra empty page', () => {
 		const { api, host } = setup({ paging, maxAlerts: 5, maxPageSize: 100 });
 		for (let i = 0; i < 5; i++) api.create(`a${i}`, at(i));
 		const out = host.poll(T0 + HOUR);
 		expect(ids(out)).toHaveLength(5);
-		expect(out.queries).toEqual([first(FLOOR, 5), next(paging, at(4), 'a4', 1, 5)]);
+		expect(out.queries).toEqual([first(FLOOR, 5)]);
+		expect(out.scan.stats).toMatchObject({ pages: 1, read: 5, emitted: 5, stoppedAtLimit: true });
 	});
 
+	// Nothing to re-read: each page is sized min(P, room left in the batch); the scan ends after a short page, or
+	// after the page that fills the batch (even on a page boundary: no request just to find the next alert).
+	test.each(
+		(
+			[
+				// [N, P, maxAlerts, tops]
+				[5, 2, 5, [2, 2, 1]],
+				[6, 2, 6, [2, 2, 2]],
+				[6, 4, 7, [4, 3]],
+				[7, 3, 8, [3, 3, 2]],
+				[10, 4, 6, [4, 2]],
+				[10, 4, 5, [4, 1]],
+				[3, 10, 4, [4]],
+			] as const
+		).flatMap(([n, p, max, tops]) => [[n, p, max, tops, 'distinct'] as const, [n, p, max, tops, 'tied'] as const]),
+	)('draining %d alerts with page size %d and maxAlerts %d: pages of %j (%s timestamps)', (n, p, max, tops, kind) => {
+		const { api, host } = setup({ paging, maxPageSize: p, maxAlerts: max });
+		const time = (i: number): string => (kind === 'tied' ? at(0, 42) : at(i));
+		for (let i = 0; i < n; i++) api.create(`a${i}`, time(i));
+		const out = host.poll(T0 + HOUR);
+		const emitted = Math.min(n, max);
+		expect(ids(out)).toEqual(Array.from({ length: emitted }, (_, i) => `a${i}`));
+		const ends = tops.map((_, k) => tops.slice(0, k + 1).reduce((sum, top) => sum + top, 0));
+		const continuations = tops.slice(1).map((top, k) => {
+			const last = ends[k] - 1;
+			return next(paging, time(last), `a${last}`, kind === 'tied' ? last + 1 : 1, top);
+		});
+		expect(out.queries).toEqual([first(FLOOR, tops[0]), ...continuations]);
+		expect(out.pages.map((page) => page.length)).toEqual(tops.map((top, k) => Math.min(top, n - (ends[k] - top))));
+		expect(out.scan.stats).toMatchObject({ read: emitted, emitted, stoppedAtLimit: n >= max });
+	});
+
+	// The first page is sized for maxAlerts plus the 3 re-reads ahead, capped; after a full page at a2 only a2 (at the
+	// tail timestamp itself) is still counted ahead: 1 + 1.
 	test.each([
-		[4, 1],
-		[3, 2],
-	])('a poll with nothing new, a window of 3 alerts and maxPageSize %d makes %d request(s)', (maxPageSize, requests) => {
+		[4, 1, [4]],
+		[3, 2, [3, 2]],
+	])('a poll with nothing new, a window of 3 alerts and maxPageSize %d makes %d request(s) of sizes %j', (maxPageSize, requests, tops) => {
 		const { api, host } = setup({ paging, maxPageSize });
 		for (let i = 0; i < 3; i++) api.create(`a${i}`, at(i));
 		expect(ids(host.poll(T0 + 10 * SECOND))).toHaveLength(3);
@@ -627,6 +674,8 @@ describe.each(PAGING_MODES)('request counts (paging=%s)', (paging) => {
 		const out = host.poll(T0 + 20 * SECOND);
 		expect(ids(out)).toEqual([]);
 		expect(out.queries).toHaveLength(requests);
+		expect(out.queries.map((query) => query.top)).toEqual(tops);
+		expect(out.scan.stats.stoppedAtLimit).toBe(false);
 	});
 });
 
@@ -1189,8 +1238,10 @@ describe('module hygiene', () => {
 		expect(JSON.parse(JSON.stringify(state))).toEqual(state);
 		expect(state).not.toHaveProperty('lookbackMs');
 		expect(state.horizon).toBe(subtractMs(at(0), 15 * MINUTE));
-		// A scan that read nothing has no highWater, hence no horizon, and keeps `seen` empty.
+		// A scan that read nothing has no highWater, hence no horizon, and keeps `seen` empty. (The page answers the
+		// scan's first query: its size is decided there, and a page shorter than it ends the scan.)
 		const empty = new AlertScan(undefined, options, FLOOR);
+		expect(empty.nextQuery()).toEqual(first(FLOOR, 1000));
 		expect(empty.accept([])).toBe(true);
 		expect(empty.commit()).toMatchObject({ highWater: undefined, horizon: undefined, seen: {} });
 	});

@@ -13,14 +13,18 @@
  *    oldest first, and nothing else;
  *  - the emitted objects are what the API returned, currently matching the filter (the server's and, when the
  *    config has one, the client-side filter: rejected alerts are read past, not emitted); change details are right;
- *  - the page size is max(1, min(maxPageSize, maxAlerts + entries in `seen`)), and page k returns exactly the
- *    alerts kP … kP+P−1 of the unpaged list (none skipped, none read twice);
+ *  - each page's size (`top`) is max(1, min(maxPageSize, maxAlerts − emitted so far in the poll + ahead)), ahead =
+ *    the versions in the previous state's `seen` at or after the query's `from` (the tail: the scan's `from`, then
+ *    the cursor of the last alert read), and page k returns exactly the next `top` alerts of the unpaged list
+ *    (none skipped, none read twice);
  *  - every page query is exact: the first `cursor ge from`; then, keyset, after the (cursor, id) of the last
  *    alert read, or, skip, from its cursor skipping the alerts already read at it;
- *  - the number of page requests is exactly floor(read / P) + 1 (read = alerts read before the scan stopped:
- *    when maxAlerts cuts the scan, the alert that did not fit is on page floor(read / P) + 1; otherwise every
- *    page is full until the last, which is short — empty when P divides read), so a quiet poll with a window
- *    smaller than a page makes one request (without a client-side filter, see below);
+ *  - the number of page requests is exactly what the page rules give: the scan ends on the page where a wanted new
+ *    alert does not fit (stoppedAtLimit), after the page that fills the batch (stoppedAtLimit — no further request
+ *    just to find the next new alert), or after a page shorter than its `top`; so a poll emits the first maxAlerts
+ *    new alerts, stoppedAtLimit exactly when there are at least that many, and a quiet poll with a window smaller
+ *    than maxPageSize makes one request (its first page is sized for every re-read ahead; without a client-side
+ *    filter, see below);
  *  - the committed horizon is max(highWater − look-back, previous horizon) (undefined without highWater), never
  *    above highWater; `seen` holds exactly the last emitted version of every alert whose last emitted version is
  *    at or after the horizon (so every entry is in [horizon, highWater] and there are no more entries than
@@ -34,8 +38,8 @@
  * restored on restart is sometimes rewritten in a format stored before the horizon (`lookbackMs` instead of
  * `horizon`, or neither), which must be read as the same state.
  * When the API changed during the poll (keyset runs with mid-poll changes), the per-poll checks that do not need
- * the oracle still hold: keys read strictly increase, floor(read / P) + 1 requests, the state invariants, the
- * change details. At the end (after polling until quiet) the "exactly once" requirement is checked per mode.
+ * the oracle still hold: keys read strictly increase, page sizes and the number of requests by the page rules
+ * (replayed on the pages received), the state invariants, the change details. At the end (after polling until quiet) the "exactly once" requirement is checked per mode.
  */
 import type { Alert, ChangeInfo, CursorState, Emission, PageQuery } from '../../nodes/MicrosoftDefender/trigger/cursor';
 import { canonicalTimestamp, maxTimestamp, subtractMs, timestampToMs } from '../../nodes/MicrosoftDefender/trigger/timestamps';
@@ -441,37 +445,65 @@ class ModelRun {
 			});
 			if (avoided) this.coverage.duplicateAvoidedByHorizon++;
 		}
-		const fresh = results.map((a, i) => (this.wanted(a) && this.isFresh(a) ? i : -1)).filter((i) => i >= 0);
+		const fresh = results.filter((a) => this.wanted(a) && this.isFresh(a));
 		const { maxAlerts } = this.host.options;
-		const stop = fresh.length > maxAlerts ? fresh[maxAlerts] : undefined;
-		const read = stop ?? results.length;
+		// The scan over the unpaged list: page k is the next `top` alerts, `top` sized by the page rules (see `scanPages`).
+		const scan = this.scanPages(previous, from, (_k, offset, top) => results.slice(offset, offset + top));
+		// Always the first maxAlerts fresh alerts; the batch is full (stoppedAtLimit) exactly when there are that many.
+		expect(scan.emit).toEqual(fresh.slice(0, maxAlerts));
+		expect(scan.stopped).toBe(fresh.length >= maxAlerts);
+		expect(scan.ended).toBe(true);
 		return {
 			from,
 			results,
-			emit: fresh.slice(0, maxAlerts).map((i) => results[i]),
-			read,
-			stopped: stop !== undefined,
-			highWater: maxTimestamp(previous?.highWater, read ? cursorOf(results[read - 1], this.field) : undefined),
+			emit: scan.emit,
+			read: scan.read,
+			stopped: scan.stopped,
+			highWater: scan.highWater,
 			horizon,
 			lookbackMs,
-			// Room for maxAlerts new alerts plus the re-reads `seen` promises, within the API's limit.
-			pageSize: Math.max(1, Math.min(this.cfg.maxPageSize, maxAlerts + Object.keys(previous?.seen ?? {}).length)),
+			/** The size (`top`) of each page the scan requests. */
+			tops: scan.tops,
 		};
 	}
 
 	/**
-	 * What the scan must have done with the pages it actually received, read in order: emit each alert not yet
-	 * emitted (or, with updates, at a newer version than last emitted — also earlier in this poll) until maxAlerts.
+	 * The `top` of a page requested at tail timestamp `t` after `emitted` emissions in this poll: the room left in the
+	 * batch plus the versions of the previous state's `seen` (the re-reads still ahead, empty after a cursor-field
+	 * switch) at or after `t`, within [1, maxPageSize].
 	 */
-	private replay(pages: Alert[][], previous: CursorState | undefined) {
+	private pageTop(previous: CursorState | undefined, t: string, emitted: number): number {
+		const seen = previous?.cursorField === this.field ? Object.values(previous.seen) : [];
+		const ahead = seen.filter((version) => version >= t).length;
+		return Math.max(1, Math.min(this.cfg.maxPageSize, this.host.options.maxAlerts - emitted + ahead));
+	}
+
+	/**
+	 * What the scan must do with the pages `pageAt(k, offset, top)` serves (undefined: no page k), read in order:
+	 * emit each alert not yet emitted (or, with updates, at a newer version than last emitted — also earlier in this
+	 * poll) until maxAlerts; each page sized by `pageTop` at the tail (the `from` of its query: `from`, then the
+	 * cursor of the last alert read). The scan ends on a page where a wanted new alert does not fit (stoppedAtLimit),
+	 * after a page that leaves the batch full (stoppedAtLimit), or after a page shorter than its `top`; `ended` tells
+	 * whether it ended on the last page served, `pages` how many pages it took.
+	 */
+	private scanPages(previous: CursorState | undefined, from: string, pageAt: (k: number, offset: number, top: number) => Alert[] | undefined) {
 		const { maxAlerts } = this.host.options;
 		const emittedNow = new Map<string, string>();
 		const emit: Alert[] = [];
+		const tops: number[] = [];
 		let read = 0;
 		let filteredOut = 0;
 		let stopped = false;
+		let ended = false;
 		let highWater = previous?.highWater;
-		scan: for (const page of pages) {
+		let t = from;
+		let pages = 0;
+		scan: for (let k = 0; ; k++) {
+			const top = this.pageTop(previous, t, emit.length);
+			const page = pageAt(k, read, top);
+			if (!page) break;
+			pages++;
+			tops.push(top);
 			for (const alert of page) {
 				const id = String(alert.id);
 				const version = cursorOf(alert, this.field);
@@ -480,6 +512,7 @@ class ModelRun {
 				else if (last === undefined || (this.cfg.triggerOnUpdates && version > last)) {
 					if (emit.length === maxAlerts) {
 						stopped = true;
+						ended = true;
 						break scan;
 					}
 					emit.push(alert);
@@ -487,31 +520,38 @@ class ModelRun {
 				}
 				read++;
 				highWater = maxTimestamp(highWater, version);
+				t = version;
+			}
+			if (emit.length >= maxAlerts) stopped = true;
+			if (stopped || page.length < top) {
+				ended = true;
+				break;
 			}
 		}
-		return { emit, read, filteredOut, stopped, highWater };
+		return { emit, read, filteredOut, stopped, highWater, tops, pages, ended };
 	}
 
 	/**
-	 * The page queries a scan from `from` with page size `pageSize` must send for the pages it received: the first
+	 * The page queries a scan from `from` must send for the pages it received, page k with size `tops[k]`: the first
 	 * `cursor ge from`; each next one continues after the last alert of the page before — keyset: after its
 	 * (cursor, id); skip: from its cursor, skipping the alerts read at that cursor so far.
 	 */
-	private expectedQueries(pages: Alert[][], from: string, pageSize: number): PageQuery[] {
-		const queries: PageQuery[] = [{ from, skip: 0, top: pageSize }];
+	private expectedQueries(pages: Alert[][], from: string, tops: number[]): PageQuery[] {
+		const queries: PageQuery[] = [{ from, skip: 0, top: tops[0] }];
 		let t = from;
 		let readAtT = 0;
-		for (const page of pages.slice(0, -1)) {
+		for (const [k, page] of pages.slice(0, -1).entries()) {
 			for (const alert of page) {
 				const cursor = cursorOf(alert, this.field);
 				readAtT = cursor === t ? readAtT + 1 : 1;
 				t = cursor;
 			}
 			const last = page[page.length - 1];
+			const top = tops[k + 1];
 			queries.push(
 				this.cfg.paging === 'keyset'
-					? { from: t, after: { id: String(last.id) }, skip: 0, top: pageSize }
-					: { from: t, skip: readAtT, top: pageSize },
+					? { from: t, after: { id: String(last.id) }, skip: 0, top }
+					: { from: t, skip: readAtT, top },
 			);
 		}
 		return queries;
@@ -523,7 +563,6 @@ class ModelRun {
 		if (!this.cfg.triggerOnUpdates) this.noteMatching();
 		const previous = this.host.memory;
 		const before = JSON.stringify(previous);
-		const expected = this.oracle(previous);
 		if (previous?.highWater && previous.horizon === undefined) {
 			if (previous.lookbackMs === undefined) this.coverage.legacyOldestState++;
 			else this.coverage.legacyLookbackState++;
@@ -533,6 +572,8 @@ class ModelRun {
 		this.midwayChangesLeft = 2;
 		const beforeRequest = this.cfg.midPoll && !this.quiet ? (n: number, pages: Alert[][]) => this.maybeChangeMidway(n, pages) : undefined;
 		try {
+			// Before the poll: what it must do from the API as it is now.
+			const expected = this.oracle(previous);
 			let out: PollOutcome;
 			try {
 				out = this.host.poll(this.now, { failOnRequest, beforeRequest });
@@ -571,22 +612,25 @@ class ModelRun {
 	private check(out: PollOutcome, expected: ReturnType<ModelRun['oracle']>, previous: CursorState | undefined): void {
 		const { field, cfg, coverage } = this;
 		const key = (a: Record<string, unknown>): string => `${String(a.id)}@${cursorOf(a, field)}`;
-		const pageSize = expected.pageSize;
 
-		// Pages and their queries (whatever the API did meanwhile): keys read strictly increase, and each query
-		// continues exactly after the page before.
+		// What the scan must have done with the pages it actually received (whatever the API did meanwhile), read in
+		// order with the page rules.
+		const replay = this.scanPages(previous, expected.from, (k) => out.pages[k]);
+
+		// Pages and their queries: keys read strictly increase, and each query continues exactly after the page before,
+		// sized by the page rules.
 		const received = out.pages.flat();
 		const notIncreasing = received.findIndex((a, i) => i > 0 && byKey(field)(received[i - 1], a) !== -1);
 		expect(notIncreasing === -1 ? undefined : received.slice(notIncreasing - 1, notIncreasing + 1)).toBeUndefined();
 		expect(out.scan.from).toBe(expected.from);
-		expect(out.queries).toEqual(this.expectedQueries(out.pages, expected.from, pageSize));
+		expect(out.queries).toEqual(this.expectedQueries(out.pages, expected.from, replay.tops));
 		for (let k = 1; k < out.pages.length; k++) {
-			const boundary = out.pages[k - 1][pageSize - 1];
+			const before = out.pages[k - 1];
+			const boundary = before[before.length - 1];
 			if (out.pages[k].length && cursorOf(out.pages[k][0], field) === cursorOf(boundary, field)) coverage.tiesAcrossPages++;
 		}
 
 		// What the scan did with them.
-		const replay = this.replay(out.pages, previous);
 		expect(out.emissions.map((e) => key(e.alert))).toEqual(replay.emit.map(key));
 		expect(out.emissions.map((e) => e.alert)).toEqual(replay.emit);
 		expect(out.scan.stats.read).toBe(replay.read);
@@ -594,9 +638,9 @@ class ModelRun {
 		expect(out.scan.stats.stoppedAtLimit).toBe(replay.stopped);
 		if (replay.filteredOut) coverage.clientFiltered++;
 		expect(out.scan.stats.pages).toBe(out.queries.length);
-		// Cut by maxAlerts: the alert that did not fit is on page floor(read / P) + 1. Not cut: pages are full until a
-		// short one, which is empty when P divides read.
-		expect(out.queries).toHaveLength(Math.floor(replay.read / pageSize) + 1);
+		// Exactly as many requests as the rules allow: the scan ends on the last page received (a wanted new alert that
+		// does not fit, a full batch after it, or a page shorter than its top), not before and not after.
+		expect({ pages: replay.pages, ended: replay.ended }).toEqual({ pages: out.pages.length, ended: true });
 		expect(out.state.highWater).toBe(replay.highWater);
 		if (replay.stopped) coverage.limitStops++;
 
@@ -606,13 +650,17 @@ class ModelRun {
 		} else {
 			// The API did not change during the poll: the pages are the unpaged list cut into pages — nothing skipped,
 			// nothing read twice — and the poll did exactly what the oracle says.
-			expect(out.pages).toEqual(out.pages.map((_, k) => expected.results.slice(k * pageSize, (k + 1) * pageSize)));
+			const offsets = expected.tops.map((_, k) => expected.tops.slice(0, k).reduce((sum, top) => sum + top, 0));
+			expect(out.pages).toEqual(expected.tops.map((top, k) => expected.results.slice(offsets[k], offsets[k] + top)));
+			expect(out.queries.map((q) => q.top)).toEqual(expected.tops);
 			expect(out.emissions.map((e) => key(e.alert))).toEqual(expected.emit.map(key));
 			expect(out.scan.stats.read).toBe(expected.read);
 			expect(out.scan.stats.stoppedAtLimit).toBe(expected.stopped);
 			expect(out.state.highWater).toBe(expected.highWater);
-			// A quiet poll whose window fits in a page makes one request. Not with a client-side filter: the page is sized
-			// for maxAlerts plus the re-reads in `seen`, and rejected alerts are re-read without being in `seen`.
+			// A quiet poll whose window fits in a page makes one request: its first page is sized for maxAlerts plus every
+			// version of `seen` at or after `from`, and without a client-side filter every alert in the window is such a
+			// re-read, so the page comes back short. Not with a client-side filter: rejected alerts are re-read without
+			// being in `seen`.
 			if (!out.emissions.length && expected.results.length < cfg.maxPageSize && cfg.clientFilter === 'none') {
 				expect(out.queries).toHaveLength(1);
 			}

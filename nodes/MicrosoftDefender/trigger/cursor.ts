@@ -131,7 +131,11 @@ export class AlertScan {
 
 	private readonly previous: CursorState | undefined;
 
-	private readonly pageSize: number;
+	/** Versions already emitted, sorted: alerts the scan will read again, which take page slots too. */
+	private readonly rereads: string[];
+
+	/** The `top` of the page being answered (before the first query: the size it will have). */
+	private lastTop = Number.POSITIVE_INFINITY;
 
 	private highWater: string | undefined;
 
@@ -177,9 +181,24 @@ export class AlertScan {
 			: floor;
 		this.from = maxTimestamp(resumeAt, floor) as string;
 		this.tailTimestamp = this.from;
-		// Re-read alerts take page slots too; size the page for them plus a full batch of new ones.
-		const rereads = Object.keys(this.seen).length;
-		this.pageSize = Math.max(1, Math.min(options.maxPageSize, options.maxAlerts + rereads));
+		this.rereads = Object.values(this.seen).sort();
+	}
+
+	/**
+	 * Page size: the room left in the batch plus the already-emitted alerts still ahead of the position, so a
+	 * backlog poll reads one page and no alert is fetched only to be dropped.
+	 */
+	private pageSize(): number {
+		let low = 0;
+		let high = this.rereads.length;
+		while (low < high) {
+			const mid = (low + high) >> 1;
+			if (this.rereads[mid] < this.tailTimestamp) low = mid + 1;
+			else high = mid;
+		}
+		const ahead = this.rereads.length - low;
+		const room = this.options.maxAlerts - this.emissions.length;
+		return Math.max(1, Math.min(this.options.maxPageSize, room + ahead));
 	}
 
 	get complete(): boolean {
@@ -189,10 +208,11 @@ export class AlertScan {
 	/** The next page to request, or undefined when the scan is complete. */
 	nextQuery(): PageQuery | undefined {
 		if (this.done) return undefined;
+		const top = this.pageSize();
 		const query: PageQuery =
 			this.options.paging !== 'skip' && this.tailId !== undefined
-				? { from: this.tailTimestamp, after: { id: this.tailId }, skip: 0, top: this.pageSize }
-				: { from: this.tailTimestamp, skip: this.options.paging === 'skip' ? this.tailCount : 0, top: this.pageSize };
+				? { from: this.tailTimestamp, after: { id: this.tailId }, skip: 0, top }
+				: { from: this.tailTimestamp, skip: this.options.paging === 'skip' ? this.tailCount : 0, top };
 		// A page that did not move the position (alerts without ids) would be requested forever.
 		const key = JSON.stringify(query);
 		if (key === this.lastQuery) {
@@ -200,6 +220,7 @@ export class AlertScan {
 			return undefined;
 		}
 		this.lastQuery = key;
+		this.lastTop = top;
 		return query;
 	}
 
@@ -217,7 +238,12 @@ export class AlertScan {
 				return true;
 			}
 		}
-		if (page.length < this.pageSize) this.done = true;
+		if (page.length < this.lastTop) this.done = true;
+		// A full batch: the rest waits for the next poll, which starts at or before the last alert read.
+		if (this.emissions.length >= this.options.maxAlerts) {
+			this.stats.stoppedAtLimit = true;
+			this.done = true;
+		}
 		return this.done;
 	}
 

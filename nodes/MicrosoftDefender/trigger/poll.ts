@@ -172,7 +172,8 @@ export async function scanAlerts(
 		lookbackMs: params.lookbackMs,
 		maxAlerts: params.maxAlertsPerPoll,
 		maxPageSize: source.maxPageSize,
-		changeMemory: 1000,
+		// Remembered field values only serve the change details: none without them.
+		changeMemory: params.triggerOnUpdates && params.includeChangeDetails ? 1000 : 0,
 		fields,
 		paging: source.paging,
 	};
