@@ -4,8 +4,8 @@
  * request is sent. The alert list search runs through n8n-core's LoadOptionsContext.
  */
 import { randomBytes } from 'crypto';
-import { LoadOptionsContext } from 'n8n-core';
-import type { IDataObject, INodeExecutionData, IWorkflowExecuteAdditionalData, NodeApiError } from 'n8n-workflow';
+import type { LoadOptionsContext } from 'n8n-core';
+import type { IDataObject, INodeExecutionData, NodeApiError } from 'n8n-workflow';
 
 import { MicrosoftDefender } from '../../nodes/MicrosoftDefender/MicrosoftDefender.node';
 import { BATCH_UPDATE_SIZE } from '../../nodes/MicrosoftDefender/actions/alert/batchUpdate.operation';
@@ -13,7 +13,7 @@ import { buildAlertFilter } from '../../nodes/MicrosoftDefender/actions/alert/ge
 import { searchAlerts } from '../../nodes/MicrosoftDefender/methods/alertSearch';
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { startEmulator } from '../emulator';
-import { createHarness, emulatorCredentials, executeNode } from '../helpers/n8n';
+import { createHarness, emulatorCredentials, executeNode, loadOptionsContext as loadOptionsContextFor } from '../helpers/n8n';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -524,24 +524,7 @@ describe('alert: validation before any request', () => {
 describe('alert: list search', () => {
 	function loadOptionsContext(): LoadOptionsContext {
 		const { h } = harness({ operation: 'get' });
-		const additionalData = {
-			credentialsHelper: {
-				getDecrypted: async () => h.credentials,
-				getParentTypes: () => [],
-				authenticate: async (_c: unknown, _t: unknown, options: unknown) => options,
-				isCredentialUsableByNode: () => true,
-				getCredentialsProperties: () => [],
-			},
-			restApiUrl: 'http://localhost:5678/rest',
-			instanceBaseUrl: 'http://localhost:5678/',
-			webhookBaseUrl: 'http://localhost:5678/webhook',
-			webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
-			webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
-			formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-			variables: {},
-			userId: 'test-user',
-		} as unknown as IWorkflowExecuteAdditionalData;
-		return new LoadOptionsContext(h.workflow, h.node, additionalData, 'alertId');
+		return loadOptionsContextFor(h, 'alertId');
 	}
 
 	it('lists the newest alerts as "title (severity, status)", matches titles, and looks up a full ID', async () => {

@@ -16,11 +16,10 @@ import {
 	type TransportContext,
 } from '../../nodes/MicrosoftDefender/transport';
 import { startEmulator, type Machine } from '../emulator';
-import { LoadOptionsContext } from 'n8n-core';
-import type { IWorkflowExecuteAdditionalData } from 'n8n-workflow';
+import type { LoadOptionsContext } from 'n8n-core';
 
 import { searchMachines } from '../../nodes/MicrosoftDefender/methods/machineSearch';
-import { createHarness, emulatorCredentials, executeNode, pollContext } from '../helpers/n8n';
+import { createHarness, emulatorCredentials, executeNode, pollContext, loadOptionsContext as loadOptionsContextFor } from '../helpers/n8n';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -813,25 +812,7 @@ describe('machine: waiting stops when the execution is cancelled', () => {
 describe('machine: list search (searchMachines)', () => {
 	function loadOptionsContext(): LoadOptionsContext {
 		const h = createHarness(new MicrosoftDefender(), 'microsoftDefender', { resource: 'machine', operation: 'get' }, emulatorCredentials(emu));
-		const additionalData = {
-			credentialsHelper: {
-				getDecrypted: async () => h.credentials,
-				getParentTypes: () => [],
-				authenticate: async (_c: unknown, _t: unknown, options: unknown) => options,
-				isCredentialUsableByNode: () => true,
-				getCredentialsProperties: () => [],
-			},
-			executionId: 'list-search',
-			restApiUrl: 'http://localhost:5678/rest',
-			instanceBaseUrl: 'http://localhost:5678/',
-			webhookBaseUrl: 'http://localhost:5678/webhook',
-			webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
-			webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
-			formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-			variables: {},
-			userId: 'test-user',
-		} as unknown as IWorkflowExecuteAdditionalData;
-		return new LoadOptionsContext(h.workflow, h.node, additionalData, 'parameters.machineId');
+		return loadOptionsContextFor(h, 'parameters.machineId');
 	}
 
 	it('searches by computer name prefix, 50 per page', async () => {

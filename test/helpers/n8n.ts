@@ -10,7 +10,7 @@ import { join } from 'path';
 
 process.env.N8N_USER_FOLDER ??= mkdtempSync(join(tmpdir(), 'n8n-user-'));
 
-import { ExecuteContext, PollContext } from 'n8n-core';
+import { ExecuteContext, LoadOptionsContext, PollContext } from 'n8n-core';
 import { proxyRequestToAxios } from 'n8n-core/dist/execution-engine/node-execution-context/utils/request-helpers/legacy-request-adapter';
 import {
 	Workflow,
@@ -229,4 +229,9 @@ export async function executeNode(
 		[],
 	);
 	return (await nodeType.execute!.call(context)) as INodeExecutionData[][];
+}
+
+/** A real LoadOptionsContext (resource-locator list searches) for the harness's node and parameter path. */
+export function loadOptionsContext(harness: NodeHarness, path: string): LoadOptionsContext {
+	return new LoadOptionsContext(harness.workflow, harness.node, additionalDataFor(() => harness.credentials), path);
 }
