@@ -7,6 +7,9 @@
  *              re-reads not met yet.
  *   'budget' : a poll reads at most ceil(maxAlertsPerPoll / 10,000) full pages; look-back re-reads use up part of
  *              that budget, so a batch can be a little smaller than maxAlertsPerPoll (by the re-reads).
+ *
+ * Since the measurements in BENCHMARKS.md, cursor.ts implements 'fit' itself, so 'shipped' and 'fit' now behave
+ * alike; 'budget' remains the alternative that trades batch size for fewer requests.
  */
 import { AlertScan, type Alert, type PageQuery } from '../../nodes/MicrosoftDefender/trigger/cursor';
 
