@@ -1,8 +1,9 @@
 import type { IDataObject, ILoadOptionsFunctions, INodeListSearchItems, INodeListSearchResult } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
-import { validateAlertId } from '../actions/alert/common';
-import { defenderApiRequest, pathId } from '../transport';
+import { validateAlertId, validateGraphAlertId } from '../actions/alert/common';
+import { GRAPH_ALERTS_PATH, GRAPH_HEADERS, GRAPH_MAX_SKIP, graphAlertPath } from '../actions/alert/graph';
+import { defenderApiRequest, pathId, type DefenderRequest } from '../transport';
 
 /** Alerts listed per request when nothing is typed. */
 const PAGE_SIZE = 100;
@@ -20,12 +21,33 @@ function toItem(alert: IDataObject): INodeListSearchItems {
 	return { name: `${title} (${String(alert.severity ?? '?')}, ${String(alert.status ?? '?')})`, value: String(alert.id) };
 }
 
+/** Where an alert source lists and gets alerts, and how it checks an id. */
+interface SearchSource {
+	list: Pick<DefenderRequest, 'api' | 'path' | 'headers'> & { orderby: string; maxSkip: number };
+	get(id: string): Pick<DefenderRequest, 'api' | 'path' | 'headers'>;
+	validateId(value: unknown): string;
+}
+
+const MDE_SEARCH: SearchSource = {
+	list: { path: '/api/alerts', orderby: 'alertCreationTime desc', maxSkip: Number.POSITIVE_INFINITY },
+	get: (id) => ({ path: `/api/alerts/${pathId(id, 'Alert ID')}` }),
+	validateId: (value) => validateAlertId(value),
+};
+
+/** Graph caps `$skip` at 500: the list offers the newest alerts up to there; a typed ID is looked up directly. */
+const GRAPH_SEARCH: SearchSource = {
+	list: { api: 'graph', path: GRAPH_ALERTS_PATH, headers: GRAPH_HEADERS, orderby: 'createdDateTime desc', maxSkip: GRAPH_MAX_SKIP },
+	get: (id) => ({ api: 'graph', path: graphAlertPath(id), headers: GRAPH_HEADERS }),
+	validateId: (value) => validateGraphAlertId(value),
+};
+
 /**
  * Resource-locator search for the `alertId` parameter: newest alerts first, shown as "title (severity, status)".
  * A filter matches the title or the ID (case-insensitive); a complete alert ID is looked up directly.
  */
-export async function searchAlerts(
-	this: ILoadOptionsFunctions,
+async function searchAlertsIn(
+	context: ILoadOptionsFunctions,
+	source: SearchSource,
 	filter?: string,
 	paginationToken?: string,
 ): Promise<INodeListSearchResult> {
@@ -35,16 +57,13 @@ export async function searchAlerts(
 	if (needle && !paginationToken) {
 		let exactId: string | undefined;
 		try {
-			exactId = validateAlertId(filter);
+			exactId = source.validateId(filter);
 		} catch {
 			exactId = undefined;
 		}
 		if (exactId) {
 			try {
-				const alert = (await defenderApiRequest.call(this, {
-					method: 'GET',
-					path: `/api/alerts/${pathId(exactId, 'Alert ID')}`,
-				})) as IDataObject;
+				const alert = (await defenderApiRequest.call(context, { method: 'GET', ...source.get(exactId) })) as IDataObject;
 				return { results: [toItem(alert)] };
 			} catch (error) {
 				// Not found: fall through to searching titles.
@@ -55,11 +74,12 @@ export async function searchAlerts(
 
 	const top = needle ? SEARCH_PAGE_SIZE : PAGE_SIZE;
 	let skip = Number(paginationToken ?? 0) || 0;
-	for (let page = 0; page < (needle ? MAX_PAGES_PER_CALL : 1); page++) {
-		const response = await defenderApiRequest.call(this, {
+	const { orderby, maxSkip, ...list } = source.list;
+	for (let page = 0; page < (needle ? MAX_PAGES_PER_CALL : 1) && skip <= maxSkip; page++) {
+		const response = await defenderApiRequest.call(context, {
 			method: 'GET',
-			path: '/api/alerts',
-			qs: { $orderby: 'alertCreationTime desc', $top: top, $skip: skip || undefined },
+			...list,
+			qs: { $orderby: orderby, $top: top, $skip: skip || undefined },
 		});
 		const alerts = ((response as { value?: IDataObject[] }).value ?? []) as IDataObject[];
 		skip += alerts.length;
@@ -72,5 +92,21 @@ export async function searchAlerts(
 		if (alerts.length < top) return { results };
 		if (results.length >= ENOUGH_MATCHES) break;
 	}
-	return { results, paginationToken: String(skip) };
+	return skip <= maxSkip ? { results, paginationToken: String(skip) } : { results };
+}
+
+export async function searchAlerts(
+	this: ILoadOptionsFunctions,
+	filter?: string,
+	paginationToken?: string,
+): Promise<INodeListSearchResult> {
+	return await searchAlertsIn(this, MDE_SEARCH, filter, paginationToken);
+}
+
+export async function searchGraphAlerts(
+	this: ILoadOptionsFunctions,
+	filter?: string,
+	paginationToken?: string,
+): Promise<INodeListSearchResult> {
+	return await searchAlertsIn(this, GRAPH_SEARCH, filter, paginationToken);
 }

@@ -1,10 +1,10 @@
 import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
 
-import { searchAlerts } from './alertSearch';
+import { searchAlerts, searchGraphAlerts } from './alertSearch';
 import { searchMachines } from './machineSearch';
 
 /** Resource-locator list searches. */
 export const listSearch: Record<
 	string,
 	(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string) => Promise<INodeListSearchResult>
-> = { searchAlerts, searchMachines };
+> = { searchAlerts, searchGraphAlerts, searchMachines };

@@ -69,7 +69,7 @@ export function alertIdLocator(description: string, source?: 'mde' | 'graph'): I
 				name: 'list',
 				type: 'list',
 				placeholder: 'Select an alert...',
-				typeOptions: { searchListMethod: 'searchAlerts', searchable: true },
+				typeOptions: { searchListMethod: source === 'graph' ? 'searchGraphAlerts' : 'searchAlerts', searchable: true },
 			},
 			{
 				displayName: 'By URL',
