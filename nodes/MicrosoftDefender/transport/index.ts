@@ -371,3 +371,15 @@ export async function* mdeListPages<T = IDataObject>(
 		skip += page.length;
 	}
 }
+
+/** Every alert, machine or indicator of an MDE list (up to `limit`), read page by page. */
+export async function mdeListAll<T = IDataObject>(
+	ctx: TransportContext,
+	path: string,
+	qs: DefenderRequest['qs'] = {},
+	options: { pageSize?: number; limit?: number } = {},
+): Promise<T[]> {
+	const all: T[] = [];
+	for await (const page of mdeListPages<T>(ctx, path, qs, options)) all.push(...page);
+	return all;
+}

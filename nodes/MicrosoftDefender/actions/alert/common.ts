@@ -363,3 +363,24 @@ export function bodyOr(body: unknown, fallback: IDataObject): IDataObject {
 	const { '@odata.context': _context, ...entity } = body as IDataObject;
 	return entity;
 }
+
+/** The MDE-only "Include Evidence" option (Graph alerts always carry their evidence). */
+export function includeEvidenceOptions(subject: 'the alert' | 'each alert'): INodeProperties {
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show: { source: ['mde'] } },
+		options: [
+			{
+				displayName: 'Include Evidence',
+				name: 'includeEvidence',
+				type: 'boolean',
+				default: false,
+				description: `Whether to include the evidence of ${subject} (files, processes, users, IP addresses, URLs, registry values)`,
+			},
+		],
+	};
+}

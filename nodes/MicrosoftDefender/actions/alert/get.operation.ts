@@ -2,30 +2,12 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import type { TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions } from '../utils';
-import { bodyOr } from './common';
+import { bodyOr, includeEvidenceOptions } from './common';
 import { readAlertTarget, sourceAlertIdLocators } from './source';
 
 const properties: INodeProperties[] = [
 	...sourceAlertIdLocators('The alert to retrieve'),
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		// Graph alerts always carry their evidence.
-		displayOptions: { show: { source: ['mde'] } },
-		options: [
-			{
-				displayName: 'Include Evidence',
-				name: 'includeEvidence',
-				type: 'boolean',
-				default: false,
-				description:
-					'Whether to include the evidence of the alert (files, processes, users, IP addresses, URLs, registry values)',
-			},
-		],
-	},
+	includeEvidenceOptions('the alert'),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['alert'], operation: ['get'] } }, properties);

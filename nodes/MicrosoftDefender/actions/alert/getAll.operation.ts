@@ -10,7 +10,7 @@ import { requireText, splitList } from '../../helpers/validation';
 import { InvalidInputError, mdeListPages, odataString, type TransportContext } from '../../transport';
 import { anyOf } from '../../trigger/sources';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
-import { enumValue, filterDateTime } from './common';
+import { enumValue, filterDateTime, includeEvidenceOptions } from './common';
 import {
 	GRAPH_FILTER_CLASSIFICATIONS,
 	GRAPH_FILTER_DETERMINATIONS,
@@ -152,25 +152,7 @@ const properties: INodeProperties[] = [
 			},
 		],
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		// Graph alerts always carry their evidence.
-		displayOptions: { show: { source: ['mde'] } },
-		options: [
-			{
-				displayName: 'Include Evidence',
-				name: 'includeEvidence',
-				type: 'boolean',
-				default: false,
-				description:
-					'Whether to include the evidence of each alert (files, processes, users, IP addresses, URLs, registry values)',
-			},
-		],
-	},
+	includeEvidenceOptions('each alert'),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['alert'], operation: ['getAll'] } }, properties);

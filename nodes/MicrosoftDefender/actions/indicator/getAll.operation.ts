@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { mdeListPages, odataString, type TransportContext } from '../../transport';
+import { mdeListAll, odataString, type TransportContext } from '../../transport';
 import { requireText } from '../../helpers/validation';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { indicatorActionOptions, indicatorSeverityOptions, indicatorTypeOptions } from './fields';
@@ -91,9 +91,6 @@ export async function execute(
 	const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
 	const filter = indicatorFilter(filters);
 
-	const indicators: IDataObject[] = [];
-	for await (const page of mdeListPages<IDataObject>(transport, '/api/indicators', { $filter: filter }, { limit })) {
-		indicators.push(...page);
-	}
+	const indicators = await mdeListAll(transport, '/api/indicators', { $filter: filter }, { limit });
 	return indicators.length ? toOutput(this, itemIndex, indicators) : [];
 }

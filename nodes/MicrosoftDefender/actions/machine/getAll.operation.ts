@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { splitList, validateDateTime } from '../../helpers/validation';
-import { DefenderApiError, InvalidInputError, mdeListPages, odataString, type TransportContext } from '../../transport';
+import { DefenderApiError, InvalidInputError, mdeListAll, odataString, type TransportContext } from '../../transport';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 
 export const HEALTH_STATUSES = [
@@ -135,9 +135,7 @@ export async function execute(
 	const filter = machineFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
 	const machines: IDataObject[] = [];
 	try {
-		for await (const page of mdeListPages(transport, '/api/machines', { $filter: filter }, { limit })) {
-			machines.push(...page);
-		}
+		machines.push(...(await mdeListAll(transport, '/api/machines', { $filter: filter }, { limit })));
 	} catch (error) {
 		// Defender answers 404 instead of an empty list when no machine matches ("no recent machines").
 		if (!(error instanceof DefenderApiError && error.status === 404)) throw error;

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { requireText, validateDateTime, validateMachineId } from '../../helpers/validation';
-import { mdeListPages, odataString, type TransportContext } from '../../transport';
+import { mdeListAll, odataString, type TransportContext } from '../../transport';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { MACHINE_ACTION_STATUS_OPTIONS, MACHINE_ACTION_TYPE_OPTIONS } from './shared';
 
@@ -89,9 +89,6 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const limit = readLimit(this, itemIndex);
 	const filter = machineActionFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
-	const actions: IDataObject[] = [];
-	for await (const page of mdeListPages(transport, '/api/machineactions', { $filter: filter }, { limit })) {
-		actions.push(...page);
-	}
+	const actions = await mdeListAll(transport, '/api/machineactions', { $filter: filter }, { limit });
 	return toOutput(this, itemIndex, actions);
 }
