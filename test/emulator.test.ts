@@ -12,7 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import * as path from 'node:path';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 
-import { generateClientCertificate, startEmulator, type Emulator } from './emulator';
+import { API_PROFILES, generateClientCertificate, startEmulator, type ApiProfile, type Emulator } from './emulator';
 
 const MDE_SCOPE = 'https://api.securitycenter.microsoft.com/.default';
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
@@ -978,6 +978,233 @@ describe('Graph alerts_v2', () => {
 	});
 });
 
+describe('API profiles', () => {
+	const T1 = '2026-11-27T08:00:00.0000000Z';
+	const T2 = '2026-11-27T09:00:00.0000000Z';
+	const T3 = '2026-11-27T10:00:00.0000000Z';
+	/** Insertion, creation-time, id and lastUpdateTime orders all differ; two creation-time ties. */
+	const fixture = (): void => {
+		const rows: Array<[string, string, string]> = [
+			['b2', T2, '2026-11-27T12:00:00.0000000Z'],
+			['a1', T1, '2026-11-27T14:00:00.0000000Z'],
+			['c3', T3, '2026-11-27T11:00:00.0000000Z'],
+			['a3', T3, '2026-11-27T13:00:00.0000000Z'],
+			['d2', T2, '2026-11-27T10:30:00.0000000Z'],
+		];
+		for (const [id, alertCreationTime, lastUpdateTime] of rows) {
+			emu.alerts.create({ id, alertCreationTime, lastUpdateTime, status: 'New', severity: id === 'a1' ? 'High' : 'Medium' });
+		}
+	};
+	const INSERTION = ['b2', 'a1', 'c3', 'a3', 'd2'];
+	/** Creation time descending, ties by id descending. */
+	const NEWEST_FIRST = ['c3', 'a3', 'd2', 'b2', 'a1'];
+	/** Creation time ascending, ties by id ascending (the engine's tie-break). */
+	const CREATED_ASC = ['a1', 'b2', 'd2', 'a3', 'c3'];
+	const UPDATED_DESC = ['a1', 'a3', 'b2', 'c3', 'd2'];
+
+	type Api = 'mde' | 'graph';
+	const list = (which: Api, params: Record<string, string | number>): Promise<Res> =>
+		which === 'mde' ? api('GET', `/api/alerts${q(params)}`) : gapi('GET', `/v1.0/security/alerts_v2${q(params)}`);
+	const idsOf = (res: Res): string[] => {
+		expect(res.status).toBe(200);
+		return res.json.value.map((a: { id: string }) => a.id);
+	};
+	const BAD_ORDERBY = "The query option '$orderby' is not supported on alerts.";
+
+	test('the three profiles are exported; the shared emulator starts and resets to ordered', () => {
+		expect(API_PROFILES).toEqual(['ordered', 'ignoresOrderby', 'documentedOnly']);
+		expect(emu.apiProfile).toBe('ordered');
+		emu.setApiProfile('documentedOnly');
+		expect(emu.apiProfile).toBe('documentedOnly');
+		emu.reset();
+		expect(emu.apiProfile).toBe('ordered');
+		expect(() => emu.setApiProfile('strict' as ApiProfile)).toThrow(
+			"Unknown API profile 'strict'; valid profiles: ordered, ignoresOrderby, documentedOnly.",
+		);
+		expect(emu.apiProfile).toBe('ordered');
+	});
+
+	test.each<[ApiProfile, Api, string | null, string[] | 400]>([
+		['ordered', 'mde', null, INSERTION],
+		['ordered', 'mde', 'alertCreationTime asc', CREATED_ASC],
+		['ordered', 'mde', 'lastUpdateTime desc', UPDATED_DESC],
+		['ordered', 'mde', 'alertCreationTime desc, id desc', NEWEST_FIRST],
+		['ordered', 'graph', null, INSERTION],
+		['ordered', 'graph', 'createdDateTime asc', CREATED_ASC],
+		['ordered', 'graph', 'lastUpdateDateTime desc', UPDATED_DESC],
+		['ordered', 'graph', 'createdDateTime asc, id desc', ['a1', 'd2', 'b2', 'c3', 'a3']],
+		['ignoresOrderby', 'mde', null, NEWEST_FIRST],
+		['ignoresOrderby', 'mde', 'alertCreationTime asc', NEWEST_FIRST],
+		['ignoresOrderby', 'mde', 'lastUpdateTime desc', NEWEST_FIRST],
+		['ignoresOrderby', 'mde', 'id asc, alertCreationTime asc', NEWEST_FIRST],
+		['ignoresOrderby', 'graph', null, NEWEST_FIRST],
+		['ignoresOrderby', 'graph', 'createdDateTime asc', NEWEST_FIRST],
+		['ignoresOrderby', 'graph', 'lastUpdateDateTime desc', NEWEST_FIRST],
+		['ignoresOrderby', 'graph', 'createdDateTime asc, id desc', NEWEST_FIRST],
+		['documentedOnly', 'mde', null, NEWEST_FIRST],
+		['documentedOnly', 'mde', 'alertCreationTime asc', 400],
+		['documentedOnly', 'mde', 'lastUpdateTime desc', 400],
+		['documentedOnly', 'graph', null, NEWEST_FIRST],
+		['documentedOnly', 'graph', 'createdDateTime asc', CREATED_ASC],
+		['documentedOnly', 'graph', 'lastUpdateDateTime desc', UPDATED_DESC],
+		['documentedOnly', 'graph', 'createdDateTime asc, id desc', 400],
+	])('%s, %s, $orderby=%s', async (profile, which, orderby, expected) => {
+		fixture();
+		emu.setApiProfile(profile);
+		const res = await list(which, orderby === null ? {} : { $orderby: orderby });
+		if (expected === 400) expect(res.status).toBe(400);
+		else expect(idsOf(res)).toEqual(expected);
+	});
+
+	test.each<[ApiProfile, Api]>([
+		['ordered', 'mde'],
+		['ordered', 'graph'],
+		['ignoresOrderby', 'mde'],
+		['ignoresOrderby', 'graph'],
+	])('%s, %s: $orderby is still checked; id compares with any operator', async (profile, which) => {
+		fixture();
+		emu.setApiProfile(profile);
+		const bad = await list(which, { $orderby: 'colour desc' });
+		expect(bad.status).toBe(400);
+		expect(bad.json.error.message).toMatch(/colour/);
+		const newest = profile === 'ignoresOrderby';
+		expect(idsOf(await list(which, { $filter: "id gt 'b2'" }))).toEqual(['c3', 'd2']);
+		expect(idsOf(await list(which, { $filter: "id le 'a3'" }))).toEqual(newest ? ['a3', 'a1'] : ['a1', 'a3']);
+		expect(idsOf(await list(which, { $filter: "id ne 'c3' and id ge 'b2'" }))).toEqual(newest ? ['d2', 'b2'] : ['b2', 'd2']);
+		expect(idsOf(await list(which, { $filter: "startswith(id,'a')" }))).toEqual(newest ? ['a3', 'a1'] : ['a1', 'a3']);
+		expect(idsOf(await list(which, { $top: 2, $skip: 1 }))).toEqual(newest ? ['a3', 'd2'] : ['a1', 'c3']);
+	});
+
+	test.each<[Api, Record<string, string>, string, string]>([
+		['mde', { $orderby: 'alertCreationTime asc' }, 'ODataError', BAD_ORDERBY],
+		['mde', { $orderby: 'id' }, 'ODataError', BAD_ORDERBY],
+		['mde', { $orderby: 'colour desc' }, 'ODataError', BAD_ORDERBY],
+		['mde', { $filter: "id gt 'a1'" }, 'ODataError', "Operator 'gt' is not supported for property 'id'; only 'eq'."],
+		['mde', { $filter: "id ge 'a1'" }, 'ODataError', "Operator 'ge' is not supported for property 'id'; only 'eq'."],
+		['mde', { $filter: "id lt 'a1'" }, 'ODataError', "Operator 'lt' is not supported for property 'id'; only 'eq'."],
+		['mde', { $filter: "id le 'a1'" }, 'ODataError', "Operator 'le' is not supported for property 'id'; only 'eq'."],
+		['mde', { $filter: "id ne 'a1'" }, 'ODataError', "Operator 'ne' is not supported for property 'id'; only 'eq'."],
+		// A literal on the left is mirrored; property names match case-insensitively, also deep in the expression.
+		['mde', { $filter: "'a1' lt id" }, 'ODataError', "Operator 'gt' is not supported for property 'id'; only 'eq'."],
+		[
+			'mde',
+			{ $filter: `alertCreationTime ge ${T1} and (status eq 'New' or ID ne 'a1')` },
+			'ODataError',
+			"Operator 'ne' is not supported for property 'id'; only 'eq'.",
+		],
+		[
+			'graph',
+			{ $orderby: 'createdDateTime asc, id desc' },
+			'BadRequest',
+			"The query option '$orderby' supports only one property on alerts_v2; found 2: 'createdDateTime asc, id desc'.",
+		],
+		[
+			'graph',
+			{ $orderby: 'lastUpdateDateTime,createdDateTime,id' },
+			'BadRequest',
+			"The query option '$orderby' supports only one property on alerts_v2; found 3: 'lastUpdateDateTime, createdDateTime, id'.",
+		],
+		['graph', { $filter: "id gt 'a1'" }, 'BadRequest', "Invalid filter clause: Operator 'gt' is not supported for property 'id'; only 'eq'."],
+		['graph', { $filter: "id ge 'a1'" }, 'BadRequest', "Invalid filter clause: Operator 'ge' is not supported for property 'id'; only 'eq'."],
+		['graph', { $filter: "id lt 'a1'" }, 'BadRequest', "Invalid filter clause: Operator 'lt' is not supported for property 'id'; only 'eq'."],
+		['graph', { $filter: "id le 'a1'" }, 'BadRequest', "Invalid filter clause: Operator 'le' is not supported for property 'id'; only 'eq'."],
+		['graph', { $filter: "id ne 'a1'" }, 'BadRequest', "Invalid filter clause: Operator 'ne' is not supported for property 'id'; only 'eq'."],
+		['graph', { $filter: "id in ('a1','b2')" }, 'BadRequest', "Invalid filter clause: Operator 'in' is not supported for property 'id'; only 'eq'."],
+		[
+			'graph',
+			{ $filter: "startswith(id,'a')" },
+			'BadRequest',
+			"Invalid filter clause: Function 'startswith' is not supported for property 'id'; only 'eq'.",
+		],
+		[
+			'graph',
+			{ $filter: "tolower(id) eq 'a1'" },
+			'BadRequest',
+			"Invalid filter clause: Function 'tolower' is not supported for property 'id'; only 'eq'.",
+		],
+	])('documentedOnly, %s: 400 for %j', async (which, params, code, message) => {
+		fixture();
+		emu.setApiProfile('documentedOnly');
+		const res = await list(which, params);
+		expect(res.status).toBe(400);
+		expect(res.json.error).toMatchObject({ code, message });
+		if (which === 'mde') expect(res.json.error.target).toMatch(GUID);
+		else expect(res.json.error.innerError).toHaveProperty('request-id');
+	});
+
+	test('documentedOnly, MDE: time ranges, id eq (and in), $top, $skip and $expand=evidence still work, newest first', async () => {
+		fixture();
+		emu.setApiProfile('documentedOnly');
+		const ids = async (params: Record<string, string | number>) => idsOf(await list('mde', params));
+		expect(await ids({ $filter: `alertCreationTime ge ${T2} and alertCreationTime lt ${T3}` })).toEqual(['d2', 'b2']);
+		expect(await ids({ $filter: 'lastUpdateTime ge 2026-11-27T12:00:00Z and lastUpdateTime lt 2026-11-27T14:00:00Z' })).toEqual(['a3', 'b2']);
+		expect(await ids({ $filter: "id eq 'a3'" })).toEqual(['a3']);
+		expect(await ids({ $filter: "id in ('a1','c3')" })).toEqual(['c3', 'a1']);
+		expect(await ids({ $filter: "status eq 'New' and severity eq 'Medium' and category ne 'x'" })).toEqual(['c3', 'a3', 'd2', 'b2']);
+		expect(await ids({ $top: 2 })).toEqual(['c3', 'a3']);
+		expect(await ids({ $top: 2, $skip: 1 })).toEqual(['a3', 'd2']);
+		expect(await ids({ $skip: 4 })).toEqual(['a1']);
+		const expanded = await list('mde', { $expand: 'evidence', $filter: "id eq 'c3'" });
+		expect(idsOf(expanded)).toEqual(['c3']);
+		expect(expanded.json.value[0].evidence.length).toBeGreaterThan(0);
+		expect(expanded.json.value[0].evidence).toEqual(emu.alerts.get('c3')!.evidence);
+	});
+
+	test('documentedOnly, Graph: time ranges, id eq, a single $orderby key, $top, $skip and $count still work', async () => {
+		fixture();
+		emu.setApiProfile('documentedOnly');
+		const ids = async (params: Record<string, string | number>) => idsOf(await list('graph', params));
+		expect(await ids({ $filter: `createdDateTime ge ${T2} and createdDateTime lt ${T3}` })).toEqual(['d2', 'b2']);
+		expect(await ids({ $filter: 'lastUpdateDateTime ge 2026-11-27T12:00:00Z and lastUpdateDateTime lt 2026-11-27T14:00:00Z' })).toEqual(['a3', 'b2']);
+		expect(await ids({ $filter: 'lastUpdateDateTime ge 2026-11-27T12:00:00Z', $orderby: 'lastUpdateDateTime asc' })).toEqual(['b2', 'a3', 'a1']);
+		expect(await ids({ $filter: "id eq 'a3'" })).toEqual(['a3']);
+		expect(await ids({ $top: 2, $skip: 1 })).toEqual(['a3', 'd2']);
+		const counted = await list('graph', { $filter: `createdDateTime ge ${T2}`, $top: 1, $count: 'true' });
+		expect(idsOf(counted)).toEqual(['c3']);
+		expect(counted.json['@odata.count']).toBe(4);
+		expect((await list('graph', { $skip: 501 })).status).toBe(400);
+	});
+
+	test('startEmulator({ apiProfile }), setApiProfile, reset() back to the start profile; an unknown name is refused', async () => {
+		await expect(startEmulator({ apiProfile: 'strict' as ApiProfile })).rejects.toThrow(
+			"Unknown API profile 'strict'; valid profiles: ordered, ignoresOrderby, documentedOnly.",
+		);
+		const strict = await startEmulator({ apiProfile: 'documentedOnly' });
+		try {
+			expect(strict.apiProfile).toBe('documentedOnly');
+			const token = await tokenFor(strict);
+			strict.alerts.create({ id: 's1', alertCreationTime: T1 });
+			strict.alerts.create({ id: 's2', alertCreationTime: T2 });
+			const get = (p: string) => call(strict, 'GET', p, { token });
+			expect((await get(`/api/alerts${q({ $orderby: 'alertCreationTime asc' })}`)).status).toBe(400);
+			strict.setApiProfile('ordered');
+			expect(strict.apiProfile).toBe('ordered');
+			expect(idsOf(await get(`/api/alerts${q({ $orderby: 'alertCreationTime desc' })}`))).toEqual(['s2', 's1']);
+			strict.reset();
+			expect(strict.apiProfile).toBe('documentedOnly');
+			expect((await get(`/api/alerts${q({ $orderby: 'alertCreationTime desc' })}`)).status).toBe(400);
+		} finally {
+			await strict.close();
+		}
+	});
+
+	test('admin API: GET and PUT /_emulator/profile, the profile in /_emulator/info', async () => {
+		const admin = (method: string, p: string, json?: unknown) => call(emu, method, `/_emulator${p}`, { json });
+		expect((await admin('GET', '/profile')).json).toEqual({ profile: 'ordered', profiles: ['ordered', 'ignoresOrderby', 'documentedOnly'] });
+		const put = await admin('PUT', '/profile', { profile: 'documentedOnly' });
+		expect(put.status).toBe(200);
+		expect(put.json.profile).toBe('documentedOnly');
+		expect(emu.apiProfile).toBe('documentedOnly');
+		expect((await admin('GET', '/info')).json.apiProfile).toBe('documentedOnly');
+		expect((await api('GET', `/api/alerts${q({ $orderby: 'alertCreationTime asc' })}`)).json.error.message).toBe(BAD_ORDERBY);
+		const bad = await admin('PUT', '/profile', { profile: 'strict' });
+		expect(bad.status).toBe(400);
+		expect(bad.json.error.message).toBe("Unknown API profile 'strict'; valid profiles: ordered, ignoresOrderby, documentedOnly.");
+		expect((await admin('PUT', '/profile', {})).status).toBe(400);
+		expect(emu.apiProfile).toBe('documentedOnly');
+	});
+});
+
 describe('admin HTTP API', () => {
 	const admin = (method: string, p: string, json?: unknown) => call(emu, method, `/_emulator${p}`, { json });
 
@@ -1030,11 +1257,15 @@ describe('scale', () => {
 });
 
 describe('CLI', () => {
-	test('starts, prints the connection details, serves, and stops cleanly on SIGTERM', async () => {
-		const child = spawn(process.execPath, ['--require', 'ts-node/register/transpile-only', path.join(__dirname, 'emulator', 'cli.ts'), '--port', '0', '--no-stream', '--alerts', '5'], {
+	const cli = (args: string[], env: Record<string, string> = {}) =>
+		spawn(process.execPath, ['--require', 'ts-node/register/transpile-only', path.join(__dirname, 'emulator', 'cli.ts'), ...args], {
 			cwd: path.join(__dirname, '..'),
-			env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') },
+			env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json'), ...env },
 		});
+
+	test('starts, prints the connection details, serves, and stops cleanly on SIGTERM', async () => {
+		// --profile wins over EMULATOR_PROFILE.
+		const child = cli(['--port', '0', '--no-stream', '--alerts', '5', '--profile', 'documentedOnly'], { EMULATOR_PROFILE: 'ignoresOrderby' });
 		let out = '';
 		child.stdout.on('data', (c: Buffer) => (out += c.toString()));
 		child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -1044,7 +1275,7 @@ describe('CLI', () => {
 		expect(out).toMatch(/NODE_EXTRA_CA_CERTS=.*ca\.crt/);
 		const url = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
 		expect(url).toBeDefined();
-		const info = await new Promise<{ client: { clientId: string } }>((resolve, reject) => {
+		const info = await new Promise<{ client: { clientId: string }; apiProfile: string }>((resolve, reject) => {
 			https.get(`${url}/_emulator/info`, { ca }, (res) => {
 				let body = '';
 				res.on('data', (c: Buffer) => (body += c.toString()));
@@ -1052,7 +1283,30 @@ describe('CLI', () => {
 			}).on('error', reject);
 		});
 		expect(out).toContain(info.client.clientId);
+		expect(info.apiProfile).toBe('documentedOnly');
+		expect(out).toMatch(/API profile +documentedOnly/);
 		child.kill('SIGTERM');
 		expect(await exited).toBe(0);
+	}, 90000);
+
+	test('--profile and EMULATOR_PROFILE: an unknown name exits 1 listing the valid ones; --help shows the option', async () => {
+		const run = (args: string[], env: Record<string, string> = {}) =>
+			new Promise<{ code: number | null; out: string }>((resolve) => {
+				const child = cli(args, env);
+				let out = '';
+				child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+				child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+				child.on('exit', (code) => resolve({ code, out }));
+			});
+		const [flag, env, help] = await Promise.all([
+			run(['--port', '0', '--no-stream', '--profile', 'strict']),
+			run(['--port', '0', '--no-stream'], { EMULATOR_PROFILE: 'strict' }),
+			run(['--help']),
+		]);
+		expect(flag).toEqual({ code: 1, out: "--profile: unknown API profile 'strict'; valid profiles: ordered, ignoresOrderby, documentedOnly\n" });
+		expect(env).toEqual({ code: 1, out: "EMULATOR_PROFILE: unknown API profile 'strict'; valid profiles: ordered, ignoresOrderby, documentedOnly\n" });
+		expect(help.code).toBe(0);
+		expect(help.out).toMatch(/--profile NAME .*EMULATOR_PROFILE/);
+		for (const name of API_PROFILES) expect(help.out).toContain(name);
 	}, 90000);
 });

@@ -7,6 +7,7 @@ import { BodyReader } from './body';
 import { ApiError } from './errors';
 import { FAULT_KINDS, type FaultKind } from './faults';
 import type { Emulator } from './index';
+import { API_PROFILES, type ApiProfile } from './profiles';
 import type { Router } from './router';
 import { MACHINE_ACTION_TYPES, type MachineActionOutcome, type MachineActionType } from './types';
 
@@ -47,8 +48,23 @@ export function registerAdminRoutes(router: Router, emu: Emulator): void {
 			client: emu.client,
 			authority: `${emu.url}/${emu.tenantId}`,
 			now: emu.clock.now().toISOString(),
+			apiProfile: emu.apiProfile,
 		}),
 	);
+
+	// API profile of the alert list endpoints
+	const profile = () => ok({ profile: emu.apiProfile, profiles: API_PROFILES });
+	add('GET', '/profile', profile);
+	add('PUT', '/profile', ({ body }) => {
+		const name = new BodyReader(body, 'BadRequest').only(['profile']).requiredString('profile');
+		try {
+			emu.setApiProfile(name as ApiProfile);
+		} catch (error) {
+			// Unknown name: the message lists the valid ones.
+			throw new ApiError(400, 'BadRequest', (error as Error).message);
+		}
+		return profile();
+	});
 
 	// Alerts
 	add('GET', '/alerts', () => ok({ value: emu.alerts.all() }));

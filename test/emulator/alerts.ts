@@ -14,6 +14,7 @@ import { ApiError, notFound } from './errors';
 import type { MachineStore } from './machines';
 import { MACHINE_READ_ROLES } from './machines';
 import { field, listItems, MDE_DIALECT, queryOption, type EntitySchema } from './odata';
+import { alertListProfileOptions } from './profiles';
 import { LIMITS } from './ratelimit';
 import type { Router } from './router';
 import type { EmulatorState } from './state';
@@ -406,6 +407,8 @@ export function registerAlertRoutes(router: Router, state: EmulatorState): void 
 				maxTop: 10000,
 				defaultTop: 10000,
 				sortCache: snapshot.sortCache,
+				// $orderby, id comparisons and the order without $orderby depend on the API profile.
+				...alertListProfileOptions(state.apiProfile, 'mde'),
 			});
 			return { status: 200, json: { '@odata.context': context('Alerts'), value: page.map((a) => toMdeJson(alerts, a, expand)) } };
 		},

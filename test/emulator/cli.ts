@@ -4,6 +4,7 @@
  */
 import { ANALYSTS, Rng } from './data';
 import { startEmulator, type Emulator } from './index';
+import { API_PROFILES, toApiProfile, type ApiProfile } from './profiles';
 import type { Alert } from './types';
 
 interface CliOptions {
@@ -15,6 +16,7 @@ interface CliOptions {
 	rateLimits: boolean;
 	seed: number;
 	clientSecret: string;
+	apiProfile: ApiProfile;
 }
 
 const USAGE = `Usage: npm run emulator -- [options]
@@ -26,6 +28,12 @@ const USAGE = `Usage: npm run emulator -- [options]
   --machines N      machines to seed (default 25)
   --rate-limits     enforce Defender's documented rate limits
   --seed N          data generator seed (default 1)
+  --profile NAME    API profile of the alert list endpoints (default $EMULATOR_PROFILE or ordered):
+                    ordered         $orderby honoured, any operator on any filterable property
+                    ignoresOrderby  $orderby checked, then ignored: newest first (alertCreationTime /
+                                    createdDateTime desc, then id desc)
+                    documentedOnly  only what Microsoft documents; the rest is a 400 (MDE: no $orderby,
+                                    id only with eq; Graph: one $orderby key, id only with eq)
   --client-secret S secret of the default client (default $EMULATOR_CLIENT_SECRET or a fixed demo
                     secret, so saved n8n credentials keep working across restarts)
   --help            show this help`;
@@ -40,7 +48,16 @@ function parseArgs(argv: string[]): CliOptions {
 		rateLimits: false,
 		seed: 1,
 		clientSecret: process.env.EMULATOR_CLIENT_SECRET ?? 'emu~local-demo-secret-not-for-production',
+		apiProfile: 'ordered',
 	};
+	const profile = (source: string, value: string | undefined): ApiProfile => {
+		try {
+			return toApiProfile(value);
+		} catch {
+			throw new Error(`${source}: unknown API profile '${value ?? ''}'; valid profiles: ${API_PROFILES.join(', ')}`);
+		}
+	};
+	let profileFlag = false;
 	const number = (flag: string, value: string | undefined): number => {
 		const n = Number(value);
 		if (value === undefined || !Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a non-negative number`);
@@ -70,6 +87,10 @@ function parseArgs(argv: string[]): CliOptions {
 			case '--seed':
 				options.seed = number(arg, argv[++i]);
 				break;
+			case '--profile':
+				options.apiProfile = profile(arg, argv[++i]);
+				profileFlag = true;
+				break;
 			case '--client-secret':
 				options.clientSecret = argv[++i] ?? '';
 				if (!options.clientSecret) throw new Error('--client-secret needs a value');
@@ -83,6 +104,7 @@ function parseArgs(argv: string[]): CliOptions {
 				throw new Error(`Unknown option ${arg}\n\n${USAGE}`);
 		}
 	}
+	if (!profileFlag && process.env.EMULATOR_PROFILE) options.apiProfile = profile('EMULATOR_PROFILE', process.env.EMULATOR_PROFILE);
 	return options;
 }
 
@@ -130,6 +152,7 @@ async function main(): Promise<void> {
 		rateLimits: options.rateLimits,
 		seed: options.seed,
 		clientSecret: options.clientSecret,
+		apiProfile: options.apiProfile,
 	});
 	emu.machines.seed(options.machines);
 	emu.alerts.seed(options.alerts, { from: new Date(emu.clock.now().getTime() - 3 * 86400000) });
@@ -145,6 +168,7 @@ async function main(): Promise<void> {
 			`  Client secret    ${emu.client.clientSecret}`,
 			`  CA certificate   ${emu.caCertPath}`,
 			`  Admin API        ${emu.url}/_emulator/info`,
+			`  API profile      ${emu.apiProfile}  (alert lists; PUT ${emu.url}/_emulator/profile to change)`,
 			``,
 			`Trust the CA in the process that calls the emulator (for example n8n):`,
 			`  export NODE_EXTRA_CA_CERTS=${emu.caCertPath}`,

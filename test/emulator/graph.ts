@@ -7,6 +7,7 @@ import { applyAlertUpdate } from './alerts';
 import { BodyReader } from './body';
 import { ApiError } from './errors';
 import { applySelect, field, GRAPH_DIALECT, listItems, queryOption, type EntitySchema } from './odata';
+import { alertListProfileOptions } from './profiles';
 import { LIMITS } from './ratelimit';
 import type { Router } from './router';
 import type { EmulatorState } from './state';
@@ -349,6 +350,8 @@ export function registerGraphRoutes(router: Router, state: EmulatorState): void 
 				defaultTop: 1000,
 				maxSkip: 500,
 				sortCache: snapshot.sortCache,
+				// $orderby, id comparisons and the order without $orderby depend on the API profile.
+				...alertListProfileOptions(state.apiProfile, 'graph'),
 			});
 			const value = applySelect(
 				page.map((a) => toGraphAlert(state, a)),

@@ -10,6 +10,7 @@ import { registerAdminRoutes } from './admin';
 import { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, type AddClientOptions, type ClientCredentials } from './entra';
 import type { FaultSpec, RandomFaultSpec } from './faults';
 import { packageBytes } from './machines';
+import { DEFAULT_API_PROFILE, toApiProfile, type ApiProfile } from './profiles';
 import { EmulatorServer } from './server';
 import type { RequestLogEntry, StatsSnapshot } from './stats';
 import { ensureCa } from './tls';
@@ -34,6 +35,12 @@ export interface EmulatorOptions {
 	caDir?: string;
 	/** Secret of the default client (default: random per start). */
 	clientSecret?: string;
+	/**
+	 * How the alert list endpoints (`GET /api/alerts`, `GET /v1.0/security/alerts_v2`) treat undocumented
+	 * query features: 'ordered' (default), 'ignoresOrderby' or 'documentedOnly' (see profiles.ts).
+	 * An unknown name throws, listing the valid ones.
+	 */
+	apiProfile?: ApiProfile;
 }
 
 export interface Emulator {
@@ -48,10 +55,15 @@ export interface Emulator {
 	close(): Promise<void>;
 	/**
 	 * Back to a fresh emulator: no alerts, machines, machine actions or indicators; no faults; stats,
-	 * request log and quota windows cleared; clock back to real time; data generator reseeded.
-	 * App registrations, tenants and the URL stay.
+	 * request log and quota windows cleared; clock back to real time; data generator reseeded; the API
+	 * profile given to startEmulator. App registrations, tenants and the URL stay.
 	 */
 	reset(): void;
+
+	/** The current API profile of the alert list endpoints. */
+	readonly apiProfile: ApiProfile;
+	/** Switches the API profile at runtime (until the next call or reset()); an unknown name throws. */
+	setApiProfile(profile: ApiProfile): void;
 
 	addClient(options?: AddClientOptions): ClientCredentials;
 	/** Adds a tenant GUID, or a domain name as an alias of the default tenant; returns the tenant GUID. */
@@ -115,6 +127,7 @@ export interface Emulator {
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+	const apiProfile = options.apiProfile === undefined ? DEFAULT_API_PROFILE : toApiProfile(options.apiProfile);
 	const ca = ensureCa(options.caDir);
 	const core = new EmulatorServer({
 		tenantId: options.tenantId ?? DEFAULT_TENANT_ID,
@@ -124,6 +137,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		machineActionStepMs: options.machineActionStepMs ?? 1000,
 		seed: options.seed ?? 1,
 		ca,
+		apiProfile,
 	});
 	const { state } = core;
 	const client = state.directory.addClient({
@@ -141,6 +155,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		client,
 		close: () => core.close(),
 		reset: () => core.reset(),
+		get apiProfile() {
+			return state.apiProfile;
+		},
+		setApiProfile: (profile) => {
+			state.apiProfile = toApiProfile(profile);
+		},
 		addClient: (opts) => state.directory.addClient(opts),
 		addTenant: (id) => state.directory.addTenant(id),
 		clock: {
@@ -192,6 +212,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 }
 
 export { generateClientCertificate, ensureCa } from './tls';
+export { API_PROFILES, type ApiProfile } from './profiles';
 export type { AddClientOptions, ClientCredentials } from './entra';
 export type { FaultKind, FaultSpec, RandomFaultSpec } from './faults';
 export type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from './alerts';

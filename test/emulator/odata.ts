@@ -1,7 +1,8 @@
 /**
  * A small OData v4 query engine: $filter (parsed and compiled to closures), $orderby, $top, $skip,
  * $select and $count, evaluated against an entity schema. Also the single list/pagination helper
- * every collection endpoint uses.
+ * every collection endpoint uses, with the hooks API profiles (profiles.ts) use to reject or ignore
+ * parts of a query.
  */
 import { ApiError } from './errors';
 import { normalizeTimestamp } from './clock';
@@ -144,7 +145,7 @@ function tokenize(src: string): Token[] {
 // ---------------------------------------------------------------------------------------------
 // Parser → AST
 
-type CmpOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
+export type CmpOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 type Lit = { k: 'lit'; v: string | number | boolean | null; lt: 'string' | 'number' | 'datetime' | 'boolean' | 'null' };
 type Node =
 	| Lit
@@ -155,11 +156,11 @@ type Node =
 	| { k: 'in'; l: Node; list: Node[]; pos: number }
 	| { k: 'and' | 'or'; l: Node; r: Node }
 	| { k: 'not'; e: Node }
-	| { k: 'call'; fn: string; args: Node[]; pos: number }
+	| { k: 'call'; fn: FilterFunction; args: Node[]; pos: number }
 	| { k: 'lambda'; fn: 'any' | 'all'; coll: Node; v?: string; body?: Node; pos: number };
 
 const CMP_OPS = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
-const FUNCTIONS: Record<string, number> = {
+const FUNCTIONS = {
 	startswith: 2,
 	endswith: 2,
 	contains: 2,
@@ -167,7 +168,18 @@ const FUNCTIONS: Record<string, number> = {
 	toupper: 1,
 	trim: 1,
 	length: 1,
-};
+} as const satisfies Record<string, number>;
+export type FilterFunction = keyof typeof FUNCTIONS;
+
+/** How a $filter uses a property: a comparison operator, `in (…)`, or a function taking it as an argument. */
+export type FieldUse = CmpOp | 'in' | FilterFunction;
+/**
+ * Called at compile time for each use of a top-level property in $filter, with the property's schema name
+ * (`ID gt 'x'` → `('id', 'gt')`; a literal on the left is mirrored: `'x' lt id` → `('id', 'gt')`). A returned
+ * message rejects the $filter with a 400 in the dialect's shape. Lambda variables are not reported.
+ */
+export type ComparisonCheck = (field: string, use: FieldUse) => string | undefined;
+const MIRRORED: Record<CmpOp, CmpOp> = { eq: 'eq', ne: 'ne', gt: 'lt', ge: 'le', lt: 'gt', le: 'ge' };
 
 class Parser {
 	private i = 0;
@@ -259,7 +271,7 @@ class Parser {
 			case 'ident': {
 				if (tok.v === 'null') return { k: 'lit', v: null, lt: 'null' };
 				if (tok.v === 'true' || tok.v === 'false') return { k: 'lit', v: tok.v === 'true', lt: 'boolean' };
-				if (this.peek().t === '(' && tok.v.toLowerCase() in FUNCTIONS) return this.call(tok.v.toLowerCase(), tok.pos);
+				if (this.peek().t === '(' && tok.v.toLowerCase() in FUNCTIONS) return this.call(tok.v.toLowerCase() as FilterFunction, tok.pos);
 				const start: Node = this.vars.includes(tok.v) ? { k: 'var', name: tok.v } : { k: 'prop', name: tok.v, pos: tok.pos };
 				return this.path(start);
 			}
@@ -267,7 +279,7 @@ class Parser {
 				return this.fail(tok.pos);
 		}
 	}
-	private call(fn: string, pos: number): Node {
+	private call(fn: FilterFunction, pos: number): Node {
 		this.expect('(');
 		const args: Node[] = [this.expr()];
 		while (this.peek().t === ',') {
@@ -359,7 +371,11 @@ const isNil = (v: unknown): boolean => v === null || v === undefined;
 
 class Compiler<T> {
 	private readonly lookup = new Map<string, [string, FieldDef<T>]>();
-	constructor(private readonly schema: EntitySchema<T>, private readonly src: string) {
+	constructor(
+		private readonly schema: EntitySchema<T>,
+		private readonly src: string,
+		private readonly check?: ComparisonCheck,
+	) {
 		for (const [name, def] of Object.entries(schema.fields)) this.lookup.set(name.toLowerCase(), [name, def]);
 	}
 
@@ -374,6 +390,13 @@ class Compiler<T> {
 			this.fail(`Could not find a property named '${name}' on type '${this.schema.typeName}'.`);
 		}
 		return found;
+	}
+
+	/** Reports a use of a top-level property to the ComparisonCheck; its message is a syntax error. */
+	private checkUse(node: Node, use: FieldUse): void {
+		if (!this.check || node.k !== 'prop') return;
+		const message = this.check(this.resolve(node.name)[0], use);
+		if (message !== undefined) this.fail(message);
 	}
 
 	compile(node: Node, vars: Record<string, ExprType> = {}): Compiled {
@@ -420,12 +443,16 @@ class Compiler<T> {
 				return { fn: (item, scope) => e(item, scope) !== true, type: { kind: 'boolean' }, bool: true };
 			}
 			case 'cmp':
+				this.checkUse(node.l, node.op);
+				this.checkUse(node.r, MIRRORED[node.op]);
 				return this.comparison(node.op, node.l, node.r, vars);
 			case 'in': {
+				this.checkUse(node.l, 'in');
 				const checks = node.list.map((entry) => this.comparison('eq', node.l, entry, vars).fn);
 				return { fn: (item, scope) => checks.some((c) => c(item, scope) === true), type: { kind: 'boolean' }, bool: true };
 			}
 			case 'call':
+				for (const arg of node.args) this.checkUse(arg, node.fn);
 				return this.call(node.fn, node.args, vars);
 			case 'lambda':
 				return this.lambda(node, vars);
@@ -520,7 +547,7 @@ class Compiler<T> {
 		return { fn: (item, scope) => test(lf(item, scope), rf(item, scope)), type: { kind: 'boolean' }, bool: true };
 	}
 
-	private call(fn: string, argNodes: Node[], vars: Record<string, ExprType>): Compiled {
+	private call(fn: FilterFunction, argNodes: Node[], vars: Record<string, ExprType>): Compiled {
 		const args = argNodes.map((a) => this.compile(a, vars));
 		for (const a of args) {
 			if (!['string', 'enum', 'any', 'null', 'datetime'].includes(a.type.kind)) {
@@ -592,11 +619,21 @@ class Compiler<T> {
 	}
 }
 
+export interface FilterOptions {
+	/** Rejects uses of properties the API does not accept (API profiles); see ComparisonCheck. */
+	checkComparison?: ComparisonCheck;
+}
+
 /** Parses and compiles a $filter expression into a predicate. Throws ApiError(400) on any problem. */
-export function compileFilter<T>(filter: string, schema: EntitySchema<T>, dialect: Dialect): (item: T) => boolean {
+export function compileFilter<T>(
+	filter: string,
+	schema: EntitySchema<T>,
+	dialect: Dialect,
+	options: FilterOptions = {},
+): (item: T) => boolean {
 	try {
 		const ast = new Parser(tokenize(filter), filter).parse();
-		const compiler = new Compiler(schema, filter);
+		const compiler = new Compiler(schema, filter, options.checkComparison);
 		const compiled = compiler.compile(ast);
 		if (!compiled.bool) compiler.fail(`The $filter expression must evaluate to a single boolean value: '${filter}'.`);
 		const fn = compiled.fn;
@@ -699,6 +736,20 @@ export interface ListOptions<T> {
 	sortCache?: Map<string, readonly T[]>;
 	/** Base order when there is no $orderby. */
 	defaultOrder?: (a: T, b: T) => number;
+	/**
+	 * Base order when there is no $orderby (or it is ignored), as an $orderby expression (e.g.
+	 * `alertCreationTime desc,id desc`): sorted once per snapshot through sortCache. Wins over defaultOrder.
+	 */
+	defaultOrderBy?: string;
+	/** 'honour' (default): sort by $orderby. 'ignore': check its syntax and properties, then use the base order. */
+	orderBy?: 'honour' | 'ignore';
+	/**
+	 * Called whenever $orderby is present, before it is parsed, with its comma-separated parts (trimmed,
+	 * empty ones dropped). A returned message rejects the request with a 400 in the dialect's shape.
+	 */
+	checkOrderBy?: (parts: readonly string[]) => string | undefined;
+	/** Rejects uses of properties in $filter (see ComparisonCheck). */
+	checkComparison?: ComparisonCheck;
 }
 
 export interface ListResult<T> {
@@ -741,20 +792,34 @@ export function listItems<T>(items: readonly T[], query: Record<string, string>,
 	if (opts.maxSkip !== undefined && skip > opts.maxSkip) {
 		throw new ApiError(400, dialect.errorCode, `Invalid $skip value '${skip}'. The maximum allowed $skip value is ${opts.maxSkip}.`);
 	}
-	const predicate = filter !== undefined && filter.trim() !== '' ? compileFilter(filter, opts.schema, dialect) : null;
+	const predicate =
+		filter !== undefined && filter.trim() !== ''
+			? compileFilter(filter, opts.schema, dialect, { checkComparison: opts.checkComparison })
+			: null;
+
+	if (orderby !== undefined && opts.checkOrderBy) {
+		const parts = orderby
+			.split(',')
+			.map((p) => p.trim())
+			.filter(Boolean);
+		const rejected = opts.checkOrderBy(parts);
+		if (rejected !== undefined) throw new ApiError(400, dialect.errorCode, rejected);
+	}
+	// Sorted copies are cached per snapshot, keyed by the normalized order.
+	const sorted = (order: OrderBy<T>): readonly T[] => {
+		const cached = opts.sortCache?.get(order.key);
+		if (cached) return cached;
+		const result = order.sort(items);
+		opts.sortCache?.set(order.key, result);
+		return result;
+	};
+	let requested = orderby !== undefined && orderby.trim() !== '' ? compileOrderBy(orderby, opts.schema, dialect) : undefined;
+	if (opts.orderBy === 'ignore') requested = undefined;
 
 	let ordered: readonly T[] = items;
-	if (orderby !== undefined && orderby.trim() !== '') {
-		const order = compileOrderBy(orderby, opts.schema, dialect);
-		const cached = opts.sortCache?.get(order.key);
-		if (cached) ordered = cached;
-		else {
-			ordered = order.sort(items);
-			opts.sortCache?.set(order.key, ordered);
-		}
-	} else if (opts.defaultOrder) {
-		ordered = items.slice().sort(opts.defaultOrder);
-	}
+	if (requested) ordered = sorted(requested);
+	else if (opts.defaultOrderBy) ordered = sorted(compileOrderBy(opts.defaultOrderBy, opts.schema, dialect));
+	else if (opts.defaultOrder) ordered = items.slice().sort(opts.defaultOrder);
 
 	const page: T[] = [];
 	let matched = 0;

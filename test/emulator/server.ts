@@ -15,6 +15,7 @@ import { registerGraphRoutes } from './graph';
 import { registerHuntingRoutes } from './hunting';
 import { IndicatorStore, registerIndicatorRoutes } from './indicators';
 import { MachineActionStore, MachineStore, registerMachineRoutes } from './machines';
+import type { ApiProfile } from './profiles';
 import { RateLimiter } from './ratelimit';
 import { Router, type AuthInfo, type Route } from './router';
 import type { EmulatorState } from './state';
@@ -30,6 +31,8 @@ export interface ServerOptions {
 	/** Seed of the data generator (same seed → same machines and alerts). */
 	seed: number;
 	ca: CaPaths;
+	/** API profile at start; reset() goes back to it. */
+	apiProfile: ApiProfile;
 }
 
 const MAX_BODY_BYTES = 50 * 1024 * 1024;
@@ -103,9 +106,11 @@ export class EmulatorServer {
 	private readonly server: https.Server;
 	private origin = '';
 	private readonly seed: number;
+	private readonly apiProfile: ApiProfile;
 
 	constructor(options: ServerOptions) {
 		this.seed = options.seed;
+		this.apiProfile = options.apiProfile;
 		const clock = new Clock();
 		const rng = new Rng(options.seed);
 		const directory = new Directory(options.tenantId, options.tokenLifetimeSeconds);
@@ -122,6 +127,7 @@ export class EmulatorServer {
 			faults: new FaultInjector(),
 			rateLimiter: new RateLimiter(options.rateLimits, options.rateLimitTimeScale),
 			stats: new Stats(),
+			apiProfile: options.apiProfile,
 		};
 		registerEntraRoutes(this.router, directory, () => this.origin);
 		registerAlertRoutes(this.router, this.state);
@@ -145,9 +151,10 @@ export class EmulatorServer {
 		this.server.headersTimeout = 125000;
 	}
 
-	/** Fresh data, faults, stats, quotas and clock; app registrations, tenants and the URL stay. */
+	/** Fresh data, faults, stats, quotas, clock and the start API profile; app registrations, tenants and the URL stay. */
 	reset(): void {
 		const s = this.state;
+		s.apiProfile = this.apiProfile;
 		s.rng.reseed(this.seed);
 		s.clock.reset();
 		s.alerts.clear();

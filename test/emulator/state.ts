@@ -6,6 +6,7 @@ import type { Directory } from './entra';
 import type { FaultInjector } from './faults';
 import type { IndicatorStore } from './indicators';
 import type { MachineActionStore, MachineStore } from './machines';
+import type { ApiProfile } from './profiles';
 import type { RateLimiter } from './ratelimit';
 import type { Stats } from './stats';
 
@@ -22,5 +23,7 @@ export interface EmulatorState {
 	faults: FaultInjector;
 	rateLimiter: RateLimiter;
 	stats: Stats;
+	/** How the alert list endpoints treat undocumented query features (profiles.ts); read per request. */
+	apiProfile: ApiProfile;
 }
 
