@@ -4,12 +4,14 @@
  * - every alert keeps its whole version history (one version per `lastUpdateTime`), each with the instant it
  *   becomes visible in the API (ingestion delay); the API shows the newest visible version of an alert;
  * - a page request carries the OData options the trigger sends (see `scanAlerts` in poll.ts and `pageSelection`
- *   in sources.ts): the page part of `$filter` is `<cursorField> ge <from>` or, for keyset paging,
- *   `(<cursorField> gt <t> or (<cursorField> eq <t> and id gt '<lastId>'))`; the rest of the filter
- *   (status/severity) is the fake's own `filter`; `$orderby` is `<cursorField> asc` (ties broken by id asc, as
- *   the real server does) or `<cursorField> asc,id asc`; then `$skip` and `$top`. Anything else is rejected, so
- *   a malformed request fails loudly instead of being served approximately;
- * - ids compare as plain strings (JavaScript `<`), in `id gt` as in the tie order, so the two agree;
+ *   in sources.ts): the page part of `$filter` is a time window, `<cursorField> ge|gt <from>` optionally
+ *   `and <cursorField> lt <before>`, or one instant `<cursorField> eq <t>`; the rest of the filter
+ *   (status/severity) is the fake's own `filter`; `$orderby` is `<cursorField> asc` or absent; then `$skip` and
+ *   `$top`. Anything else is rejected, so a malformed request fails loudly instead of being served approximately;
+ * - the server's order is its `order` profile: 'ordered' sorts by `$orderby` (ties by id asc) and otherwise
+ *   returns its natural order (newest first); 'newestFirst' ignores `$orderby`; 'rejectsOrderby' answers any
+ *   `$orderby` with an HTTP 400 (`OrderbyRejected`), as Microsoft's documented contract allows for MDE alerts;
+ * - ids compare as plain strings (JavaScript `<`);
  * - timestamps are canonical 7-digit strings internally; the API can render them with trailing zeros trimmed
  *   (`…:05.12Z`, `…:05Z`), as .NET does, so the module's canonicalisation is exercised.
  *
@@ -71,14 +73,23 @@ export interface AlertFilter {
 export interface PageRequest {
 	/** The page clause of `$filter` (the status/severity part is the fake's `filter`). */
 	filter: string;
-	orderby: string;
+	orderby?: string;
 	top: number;
 	skip?: number;
 }
 
+/** How the server orders its answers (see the module comment). */
+export type ServerOrder = 'ordered' | 'newestFirst' | 'rejectsOrderby';
+
+export const SERVER_ORDERS: ServerOrder[] = ['ordered', 'newestFirst', 'rejectsOrderby'];
+
+/** The HTTP 400 a server that does not support `$orderby` answers. */
+export class OrderbyRejected extends Error {}
+
 export interface FakeApiOptions {
 	filter?: AlertFilter;
 	render?: 'canonical' | 'trimmed';
+	order?: ServerOrder;
 }
 
 const DEFAULT_BODY: AlertBody = { status: 'New', severity: 'High', title: 'Suspicious activity', assignedTo: null, comments: [] };
@@ -93,6 +104,8 @@ export class FakeAlertApi {
 
 	readonly render: 'canonical' | 'trimmed';
 
+	order: ServerOrder;
+
 	private mutations = 0;
 
 	private cache: { key: string; list: Entry[] } | undefined;
@@ -100,6 +113,7 @@ export class FakeAlertApi {
 	constructor(options: FakeApiOptions = {}) {
 		this.filter = options.filter ?? {};
 		this.render = options.render ?? 'canonical';
+		this.order = options.order ?? 'ordered';
 	}
 
 	/** A new alert whose first version has `lastUpdateTime = alertCreationTime = at`, visible from `visibleAtMs`. */
@@ -173,13 +187,12 @@ export class FakeAlertApi {
 	/** One page request: `$filter=<filter> and <request.filter>`, `$orderby`, `$skip`, `$top`. */
 	page(field: CursorFieldName, request: PageRequest, nowMs: number): Alert[] {
 		this.requests.push({ ...request });
-		const bound = parsePageFilter(field, request.filter);
-		if (request.orderby !== `${field} asc` && request.orderby !== `${field} asc,id asc`) {
+		const window = parsePageFilter(field, request.filter);
+		if (request.orderby !== undefined && request.orderby !== `${field} asc`) {
 			throw new Error(`unsupported $orderby: ${request.orderby}`);
 		}
-		// `id gt` only continues a keyset when the server orders by id too.
-		if (bound.afterId !== undefined && request.orderby !== `${field} asc,id asc`) {
-			throw new Error(`keyset $filter without the id in $orderby: ${request.orderby}`);
+		if (request.orderby !== undefined && this.order === 'rejectsOrderby') {
+			throw new OrderbyRejected(`The query option '$orderby' is not supported.`);
 		}
 		// scanAlerts leaves $skip out when it is 0.
 		if (request.skip !== undefined && (!Number.isInteger(request.skip) || request.skip < 1)) {
@@ -187,12 +200,11 @@ export class FakeAlertApi {
 		}
 		const skip = request.skip ?? 0;
 		if (!Number.isInteger(request.top) || request.top < 1) throw new Error(`invalid $top: ${request.top}`);
-		const { from, afterId } = bound;
-		const list = this.sorted(field, nowMs);
-		const selected = list
-			.slice(lowerBound(list, from))
-			.filter((e) => afterId === undefined || e.cursor > from || e.alert.id > afterId);
-		return selected.slice(skip, skip + request.top).map((e) => this.toJson(e.alert, e.version));
+		let list = this.sorted(field, nowMs).filter((e) => inWindow(e.cursor, window));
+		const sorts = this.order === 'ordered' && request.orderby !== undefined;
+		// Unsorted answers come newest first (Graph documents "the most recent alerts are displayed at the top").
+		if (!sorts) list = list.slice().reverse();
+		return list.slice(skip, skip + request.top).map((e) => this.toJson(e.alert, e.version));
 	}
 
 	/** Alert versions whose cursor value lies in [lo, hi] (all versions ever written, visible or not). */
@@ -252,20 +264,27 @@ function lowerBound(list: Entry[], from: string): number {
 }
 
 const CANONICAL = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z`;
-/** An OData string literal: quotes doubled inside. */
-const LITERAL = String.raw`'((?:[^']|'')*)'`;
 
-/**
- * The lower bound a page clause sets: `field ge t` (from t inclusive) or the keyset clause (after (t, id)).
- * Only canonical 7-digit timestamps are accepted: the module promises them.
- */
-export function parsePageFilter(field: string, filter: string): { from: string; afterId?: string } {
-	const inclusive = new RegExp(`^${field} ge (${CANONICAL})$`).exec(filter);
-	if (inclusive) return { from: inclusive[1] };
-	// `(field gt t or (field eq t and id gt 'x'))`: after (t, x) in (field, id) order.
-	const keyset = new RegExp(`^\\(${field} gt (${CANONICAL}) or \\(${field} eq (${CANONICAL}) and id gt ${LITERAL}\\)\\)$`).exec(filter);
-	if (keyset && keyset[1] === keyset[2]) return { from: keyset[1], afterId: keyset[3].replace(/''/g, "'") };
+/** The time window a page clause selects. Only canonical 7-digit timestamps are accepted: the module promises them. */
+export interface PageWindow {
+	from: string;
+	fromExclusive: boolean;
+	before?: string;
+	instant: boolean;
+}
+
+export function parsePageFilter(field: string, filter: string): PageWindow {
+	const instant = new RegExp(`^${field} eq (${CANONICAL})$`).exec(filter);
+	if (instant) return { from: instant[1], fromExclusive: false, instant: true };
+	const window = new RegExp(`^${field} (ge|gt) (${CANONICAL})(?: and ${field} lt (${CANONICAL}))?$`).exec(filter);
+	if (window) return { from: window[2], fromExclusive: window[1] === 'gt', before: window[3], instant: false };
 	throw new Error(`unsupported page $filter: ${filter}`);
+}
+
+export function inWindow(cursor: string, window: PageWindow): boolean {
+	if (window.instant) return cursor === window.from;
+	if (window.fromExclusive ? cursor <= window.from : cursor < window.from) return false;
+	return window.before === undefined || cursor < window.before;
 }
 
 /** The server's order: cursor value asc, then id asc. */

@@ -1,9 +1,10 @@
 /**
  * Drives AlertScan the way the real trigger does (see `scanAlerts` in nodes/MicrosoftDefender/trigger/poll.ts)
  * against the fake API: each PageQuery becomes the request poll.ts would send (page clause and `$orderby` from
- * `pageSelection` in sources.ts, `$skip` left out when 0), for keyset or skip paging, and hands each page to
- * `accept` with the source's client-side filter, if any (`source.clientFilter`, e.g. Graph's category and
- * detection source; here `clientFilter` in the scan options). It simulates n8n's static
+ * `pageSelection` in sources.ts, `$skip` left out when 0; a rejected `$orderby` is sent again without it and
+ * reported with `rejectOrder`), and hands each page to `accept` with the source's client-side filter, if any
+ * (`source.clientFilter`, e.g. Graph's category and detection source; here `clientFilter` in the scan options).
+ * It simulates n8n's static
  * data: the committed state is kept in memory after every successful poll but persisted only when the poll
  * emitted items; a restart rolls the state back to the last persisted one; a poll that throws commits nothing.
  */
@@ -16,13 +17,8 @@ import {
 	type Emission,
 	type PageQuery,
 } from '../../nodes/MicrosoftDefender/trigger/cursor';
-import { mdeAlertSource, pageSelection } from '../../nodes/MicrosoftDefender/trigger/sources';
-import { type CursorFieldName, type FakeAlertApi, type PageRequest } from './fakeAlertApi';
-
-export type Paging = 'keyset' | 'skip';
-
-/** Both paging modes; keyset is the product default (`paging` undefined). */
-export const PAGING_MODES: Paging[] = ['keyset', 'skip'];
+import { pageSelection } from '../../nodes/MicrosoftDefender/trigger/sources';
+import { OrderbyRejected, type CursorFieldName, type FakeAlertApi, type PageRequest } from './fakeAlertApi';
 
 export const TRACKED = ['status', 'severity', 'title', 'assignedTo', 'comments'];
 
@@ -54,14 +50,10 @@ export function scanOptions(
 	};
 }
 
-/** The paging a scan with these options uses (undefined means keyset, as in cursor.ts). */
-export const pagingOf = (options: CursorOptions): Paging => options.paging ?? 'keyset';
-
-/** The request `scanAlerts` sends for `query`, with a source whose paging is the scan's. */
+/** The request `scanAlerts` sends for `query`. */
 export function pageRequest(query: PageQuery, options: ScanOptions): PageRequest {
-	const source = { ...mdeAlertSource, paging: pagingOf(options) };
-	const { clause, orderby } = pageSelection(source, options.fields.cursor, options.fields.id, query);
-	return { filter: clause, orderby, top: query.top, ...(query.skip ? { skip: query.skip } : {}) };
+	const { clause, orderby } = pageSelection(options.fields.cursor, query);
+	return { filter: clause, ...(orderby ? { orderby } : {}), top: query.top, ...(query.skip ? { skip: query.skip } : {}) };
 }
 
 export class PollFailure extends Error {}
@@ -99,7 +91,16 @@ export function pollOnce(
 		if (queries.length > 10_000) throw new Error(`runaway scan: ${JSON.stringify(queries.slice(-3))}`);
 		hooks.beforeRequest?.(queries.length, pages);
 		if (hooks.failOnRequest === queries.length) throw new PollFailure(`page request ${queries.length} failed`);
-		const page = api.page(options.fields.cursor, pageRequest(query, options), nowMs);
+		const request = pageRequest(query, options);
+		let page: Alert[];
+		try {
+			page = api.page(options.fields.cursor, request, nowMs);
+		} catch (error) {
+			if (!(error instanceof OrderbyRejected)) throw error;
+			const { orderby: _rejected, ...unordered } = request;
+			page = api.page(options.fields.cursor, unordered, nowMs);
+			scan.rejectOrder(error.message);
+		}
 		pages.push(page);
 		scan.accept(page, options.clientFilter);
 	}

@@ -115,14 +115,34 @@ export function createHarness(
 	return { workflow, node, credentials };
 }
 
+/** What n8n's scheduler hands a PollContext besides the workflow (see PollContext's constructor in n8n-core). */
+export interface PollRuntime {
+	/** `getPollBudgetMs()`; n8n-core's default (5 minutes) when absent. */
+	budgetMs?: number;
+	/** Durable cursors: the node's static data is this per-poll snapshot... */
+	staticData?: IDataObject;
+	/** ...which n8n persists when `__commitCursor` is called. */
+	commitCursor?: () => Promise<void>;
+	activation?: 'activate' | 'update' | 'init';
+}
+
 /** A real PollContext for the harness's node (also a handy IPollFunctions for transport tests). */
-export function pollContext(harness: NodeHarness, mode: WorkflowExecuteMode = 'trigger'): PollContext {
+export function pollContext(harness: NodeHarness, mode: WorkflowExecuteMode = 'trigger', runtime: PollRuntime = {}): PollContext {
+	const unused = () => {
+		throw new Error('not used by poll()');
+	};
 	return new PollContext(
 		harness.workflow,
 		harness.node,
 		additionalDataFor(() => harness.credentials),
 		mode,
-		mode === 'manual' ? 'manual' : 'activate',
+		mode === 'manual' ? 'manual' : runtime.activation ?? 'activate',
+		unused,
+		unused,
+		runtime.commitCursor,
+		undefined,
+		runtime.staticData ? () => runtime.staticData as IDataObject : undefined,
+		runtime.budgetMs !== undefined ? () => runtime.budgetMs as number : undefined,
 	);
 }
 
@@ -131,8 +151,9 @@ export async function pollOnce(
 	harness: NodeHarness,
 	nodeType: INodeType,
 	mode: WorkflowExecuteMode = 'trigger',
+	runtime: PollRuntime = {},
 ): Promise<INodeExecutionData[][] | null> {
-	return await nodeType.poll!.call(pollContext(harness, mode));
+	return await nodeType.poll!.call(pollContext(harness, mode, runtime));
 }
 
 /**
@@ -155,28 +176,51 @@ export function nodeStaticData(harness: NodeHarness): IDataObject {
 	return harness.workflow.getStaticData('node', harness.node);
 }
 
+/** How n8n 2.41 keeps a polling node's static data (see shared/reference/verified-here.md). */
+export type Persistence = 'classic' | 'durable';
+
+const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? {})) as T;
+
 /**
- * Polls like n8n does: static data is persisted only when a poll returns items; a restart brings back the last
- * persisted copy; a failed poll persists nothing.
+ * Polls like n8n 2.41 does.
+ * - classic: one live static data object; n8n saves it to the database when a poll returns items and once after
+ *   the activation poll (workflow-trigger-activator), never for manual runs; a restart brings back the saved copy.
+ * - durable cursors: each poll gets a copy of the saved cursor; it is saved with the items, or after a poll that
+ *   returned null and changed it, or when the node calls `__commitCursor`; the activation poll's null result is
+ *   dropped. Budget: `getPollBudgetMs()` as n8n passes it (36 s for scheduled durable polls by default).
+ * A failed poll saves nothing.
  */
 export class N8nPollLoop {
-	private persisted: IDataObject = {};
+	/** What the database holds: the workflow's static data (classic) or the node's cursor row (durable). */
+	persisted: IDataObject = {};
 
 	readonly emitted: IDataObject[][] = [];
 
 	failures = 0;
 
+	private polls = 0;
+
 	constructor(
 		private readonly harness: NodeHarness,
 		private readonly nodeType: INodeType,
+		readonly persistence: Persistence = 'classic',
+		/** `getPollBudgetMs()` of scheduled polls (the activation poll always gets n8n-core's 5-minute default). */
+		private readonly budgetMs?: number,
 	) {}
 
+	/** The node's saved state (what a restart would resume from). */
+	savedNodeState(): IDataObject {
+		return this.persistence === 'durable'
+			? copy(this.persisted)
+			: copy((this.persisted[`node:${this.harness.node.name}`] as IDataObject) ?? {});
+	}
+
 	async poll(): Promise<IDataObject[] | null> {
+		const activation = this.polls++ === 0;
 		try {
-			const result = await pollOnce(this.harness, this.nodeType);
+			const result = this.persistence === 'durable' ? await this.durablePoll(activation) : await this.classicPoll(activation);
 			if (!result) return null;
 			const items = result[0].map((i) => i.json);
-			this.persisted = JSON.parse(JSON.stringify(this.harness.workflow.staticData)) as IDataObject;
 			this.emitted.push(items);
 			return items;
 		} catch (error) {
@@ -185,9 +229,33 @@ export class N8nPollLoop {
 		}
 	}
 
+	private async classicPoll(activation: boolean): Promise<INodeExecutionData[][] | null> {
+		const result = await pollOnce(this.harness, this.nodeType, 'trigger', activation ? {} : { budgetMs: this.budgetMs });
+		if (result || activation) this.persisted = copy(this.harness.workflow.staticData as IDataObject);
+		return result;
+	}
+
+	private async durablePoll(activation: boolean): Promise<INodeExecutionData[][] | null> {
+		let seed = JSON.stringify(this.persisted);
+		const snapshot = copy(this.persisted);
+		const commitCursor = async () => {
+			this.persisted = copy(snapshot);
+			seed = JSON.stringify(snapshot);
+		};
+		const result = await pollOnce(this.harness, this.nodeType, 'trigger', {
+			staticData: snapshot,
+			commitCursor,
+			activation: activation ? 'activate' : 'update',
+			budgetMs: activation ? undefined : this.budgetMs,
+		});
+		if (result || (!activation && JSON.stringify(snapshot) !== seed)) this.persisted = copy(snapshot);
+		return result;
+	}
+
 	/** n8n stopped and started again: static data as last persisted. */
 	restart(): void {
-		const data = JSON.parse(JSON.stringify(this.persisted)) as IDataObject;
+		if (this.persistence === 'durable') return;
+		const data = copy(this.persisted);
 		const live = this.harness.workflow.staticData as IDataObject;
 		for (const key of Object.keys(live)) delete live[key];
 		Object.assign(live, data);

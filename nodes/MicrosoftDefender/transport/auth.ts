@@ -81,6 +81,18 @@ export function tokenRoles(accessToken: string): string[] {
 	}
 }
 
+/** The token's `tid` claim (the tenant's GUID, whatever name the credential used for it), without verifying it. */
+export function tokenTenant(accessToken: string): string | undefined {
+	const payload = accessToken.split('.')[1];
+	if (!payload) return undefined;
+	try {
+		const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { tid?: unknown };
+		return typeof claims.tid === 'string' ? claims.tid.toLowerCase() : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
 export async function getAccessToken(
 	c: DefenderCredentials,
 	resource: ApiResource,

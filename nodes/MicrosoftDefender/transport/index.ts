@@ -11,9 +11,9 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
-import { AuthenticationError, getAccessToken, redactSecrets, type ApiResource } from './auth';
+import { AuthenticationError, getAccessToken, redactSecrets, tokenTenant, type ApiResource } from './auth';
 import { CredentialConfigError, parseCredentials, type DefenderCredentials } from './credentials';
-import { rateLimitFamily, SlidingWindowLimiter } from './rateLimiter';
+import { rateLimitFamily, RateLimitWaitError, SlidingWindowLimiter } from './rateLimiter';
 
 export const CREDENTIAL_TYPE = 'microsoftDefenderApi';
 
@@ -91,6 +91,53 @@ export interface TransportContext {
 	send: HttpSender;
 	/** Request counter hooks for the poll's own statistics. */
 	onRequest?: (method: string, path: string) => void;
+	/**
+	 * Epoch ms by which the caller must be done (a poll's budget): no wait (Retry-After, backoff, rate-limit room,
+	 * sign-in) and no request runs past it; a `DeadlineError` says what the API would have needed instead.
+	 */
+	deadline?: number;
+}
+
+/** The caller's time ran out before the API could answer; nothing was sent that took effect. */
+export class DeadlineError extends Error {
+	constructor(
+		message: string,
+		/** When the API will accept the next call, where it said so (Retry-After, rate-limit window). */
+		readonly resumeAt?: Date,
+	) {
+		super(message);
+		this.name = 'DeadlineError';
+	}
+}
+
+/** Remaining ms before the deadline (Infinity without one). */
+function remainingMs(ctx: TransportContext): number {
+	return ctx.deadline === undefined ? Number.POSITIVE_INFINITY : ctx.deadline - Date.now();
+}
+
+/** Sleeps `ms` unless that runs past the deadline, in which case it throws instead of waiting. */
+async function sleepWithin(ctx: TransportContext, ms: number, why: string): Promise<void> {
+	if (ms > remainingMs(ctx)) {
+		throw new DeadlineError(`${why}: the API asked to wait ${Math.ceil(ms / 1000)} s, past this poll's time budget`, new Date(Date.now() + ms));
+	}
+	await sleep(ms);
+}
+
+/** Settles with `promise`, or throws a DeadlineError when the deadline comes first (the promise is left to finish). */
+async function within<T>(ctx: TransportContext, promise: Promise<T>, what: string): Promise<T> {
+	const left = remainingMs(ctx);
+	if (!Number.isFinite(left)) return await promise;
+	if (left <= 0) throw new DeadlineError(`${what}: no time left in this poll's budget`);
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new DeadlineError(`${what}: no answer within this poll's time budget`)), left);
+	});
+	promise.catch(() => {});
+	try {
+		return await Promise.race([promise, timeout]);
+	} finally {
+		clearTimeout(timer);
+	}
 }
 
 const limiter = new SlidingWindowLimiter({ now: () => Date.now(), sleep: async (ms) => await sleep(ms) });
@@ -206,24 +253,32 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 	let lastError: DefenderApiError | undefined;
 
 	for (let attempt = 1; attempt <= transportSettings.maxAttempts; attempt++) {
-		const token = await getAccessToken(c, api, { forceRefresh: refreshedAfter401 && attempt === 1 });
+		const token = await within(ctx, getAccessToken(c, api, { forceRefresh: refreshedAfter401 && attempt === 1 }), 'Sign-in');
 		const settled = transportSettings.rateLimitEnabled
-			? await limiter.acquire(`${c.tenantId}|${c.clientId}|${api}|${family}`, limits, transportSettings.rateLimitTimeScale)
+			? await limiter
+					.acquire(`${c.tenantId}|${c.clientId}|${api}|${family}`, limits, transportSettings.rateLimitTimeScale, ctx.deadline)
+					.catch((error: unknown) => {
+						if (error instanceof RateLimitWaitError) throw new DeadlineError(error.message, new Date(error.freeAt));
+						throw error;
+					})
 			: undefined;
 		ctx.onRequest?.(request.method, request.path);
 		let response: RawResponse;
 		try {
+			const timeoutMs = Math.min(request.timeoutMs ?? transportSettings.requestTimeoutMs, remainingMs(ctx));
+			if (timeoutMs <= 0) throw new DeadlineError(`${request.method} ${request.path}: no time left in this poll's budget`);
 			response = await ctx.send({
 				method: request.method,
 				url,
 				headers: { Authorization: `Bearer ${token.accessToken}`, Accept: 'application/json', ...request.headers },
 				body: request.body,
-				timeoutMs: request.timeoutMs ?? transportSettings.requestTimeoutMs,
+				timeoutMs,
 				binary: request.binary,
 			});
 			settled?.();
 		} catch (error) {
 			settled?.();
+			if (error instanceof DeadlineError) throw error;
 			const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`;
 			lastError = new DefenderApiError(
 				redactSecrets(`${request.method} ${request.path} failed: no response (${text.trim()})`, c),
@@ -235,8 +290,9 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 			);
 			const timedOut = /ETIMEDOUT|ECONNABORTED|ESOCKETTIMEDOUT|timeout/i.test(text);
 			const retryable = RETRYABLE_NETWORK.test(text) && !(timedOut && request.retryTimeouts === false);
+			if (remainingMs(ctx) <= 0) throw new DeadlineError(`${request.method} ${request.path}: no answer within this poll's time budget`);
 			if (!retryable || attempt === transportSettings.maxAttempts) throw lastError;
-			await sleep(retryDelayMs(attempt, undefined));
+			await sleepWithin(ctx, retryDelayMs(attempt, undefined), `${request.method} ${request.path}`);
 			continue;
 		}
 
@@ -249,9 +305,19 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 			continue;
 		}
 		if (!RETRYABLE_STATUS.has(response.status) || attempt === transportSettings.maxAttempts) throw lastError;
-		await sleep(retryDelayMs(attempt, lastError.retryAfterSeconds));
+		await sleepWithin(
+			ctx,
+			retryDelayMs(attempt, lastError.retryAfterSeconds),
+			`${request.method} ${request.path} answered HTTP ${response.status}`,
+		);
 	}
 	throw lastError ?? new Error('unreachable');
+}
+
+/** The tenant the credential signs in to, as Entra ID names it (the token's tenant GUID); one cached token. */
+export async function signedInTenant(ctx: TransportContext, api: ApiResource): Promise<string> {
+	const token = await within(ctx, getAccessToken(ctx.credentials, api), 'Sign-in');
+	return tokenTenant(token.accessToken) ?? ctx.credentials.tenantId.toLowerCase();
 }
 
 /** Sends with n8n's own HTTP client, so n8n's proxy and TLS settings apply. */

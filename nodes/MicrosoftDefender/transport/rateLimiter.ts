@@ -66,6 +66,18 @@ interface Stamp {
 	at: number;
 }
 
+/** The room for the next call comes later than the caller can wait. */
+export class RateLimitWaitError extends Error {
+	constructor(
+		readonly waitMs: number,
+		/** Epoch ms from which the next call fits the limits. */
+		readonly freeAt: number,
+	) {
+		super(`The API's rate limit leaves room for the next call in ${Math.ceil(waitMs / 1000)} s, past this poll's time budget`);
+		this.name = 'RateLimitWaitError';
+	}
+}
+
 export class SlidingWindowLimiter {
 	private readonly log = new Map<string, Stamp[]>();
 
@@ -75,7 +87,7 @@ export class SlidingWindowLimiter {
 	 * Waits until one more call fits every window of `limits` and records it as in flight. Call the returned
 	 * function when the call's response (or failure) arrived.
 	 */
-	async acquire(key: string, limits: RateLimit[], timeScale = 1): Promise<() => void> {
+	async acquire(key: string, limits: RateLimit[], timeScale = 1, deadline?: number): Promise<() => void> {
 		for (;;) {
 			const now = this.clock.now();
 			const longest = Math.max(...limits.map((l) => l.windowMs / timeScale));
@@ -100,6 +112,7 @@ export class SlidingWindowLimiter {
 					if (stamp.at === IN_FLIGHT) stamp.at = this.clock.now();
 				};
 			}
+			if (deadline !== undefined && now + waitMs > deadline) throw new RateLimitWaitError(waitMs, now + waitMs);
 			await this.clock.sleep(waitMs);
 		}
 	}

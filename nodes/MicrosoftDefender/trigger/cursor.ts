@@ -2,7 +2,7 @@
  * The trigger's cursor and de-duplication, as a pure module (no n8n imports) so it can be tested exhaustively.
  *
  * A poll scans the alerts whose cursor field (lastUpdateTime with "trigger on updates", alertCreationTime
- * without) is at or after `from`, in ascending order, page by page:
+ * without) is at or after `from`, oldest first:
  *
  *   from = max(highWater − lookback, horizon, floor)      (floor: the "max historical poll start")
  *
@@ -17,13 +17,30 @@
  * succeeded; n8n saves the state together with the emitted items, so a failed or rolled-back poll leaves the
  * cursor where it was and the alerts are offered again.
  *
- * Pages are keyset-paged on (cursor field, id), ordered by both: the next page starts strictly after the last
- * alert read, `cursor gt t or (cursor eq t and id gt lastId)`. Ties spanning pages are neither skipped nor read
- * twice, and alerts that change or leave the filter between two page requests cannot shift others out of reach
- * (as `$skip` paging would: skipping k alerts at t skips an unread one when a read one has gone). Sources without
- * id comparisons fall back to skipping the alerts already read at t (`paging: 'skip'`).
+ * Page order. Microsoft documents `$filter` (with `ge`/`lt` on the time fields), `$top` and `$skip` for both
+ * alert APIs, but no `$orderby` for MDE alerts, and Graph says its newest alerts come first. So the scan never
+ * relies on an order it has not checked:
+ *
+ * - Every request selects a time window, `field ge A` (or `gt A` once every alert at A was read) and, when the
+ *   scan narrowed it, `and field lt B`. An answer with fewer alerts than `$top` is the whole window, in any
+ *   order: it is sorted here by (time, id) and processed oldest first.
+ * - `order: 'asc'` (the default) also asks for `$orderby=<field> asc`, one key, as production integrations send
+ *   it. A full page is used only when it shows that order (non-decreasing, at least two distinct instants):
+ *   then every alert before its last instant was in it, and the next page starts at that instant, skipping the
+ *   alerts already read there (by id: no `id` comparison, no second sort key).
+ * - A page out of order (the API ignores `$orderby`) or a rejected `$orderby` (the caller reports the 400) turn
+ *   the state's `order` to 'none' for good: time windows only. A full answer is then split (by the density the
+ *   page shows when it came newest first, else in halves) until a window's answer is complete; the width that
+ *   worked is kept for the next poll.
+ * - An instant holding a full page of alerts is read alone (`field eq t`), with `$skip` inside it.
  */
-import { canonicalTimestamp, maxTimestamp, subtractMs } from './timestamps';
+import {
+	canonicalTimestamp,
+	maxTimestamp,
+	subtractMs,
+	timestampFromTicks,
+	timestampToTicks,
+} from './timestamps';
 
 export type Alert = Record<string, unknown>;
 
@@ -38,6 +55,9 @@ export interface CursorFields {
 	tracked: string[];
 }
 
+/** How the API answers `$orderby=<field> asc`: with sorted pages ('asc'), or not ('none': time windows only). */
+export type PageOrder = 'asc' | 'none';
+
 export interface CursorOptions {
 	triggerOnUpdates: boolean;
 	lookbackMs: number;
@@ -45,17 +65,24 @@ export interface CursorOptions {
 	maxAlerts: number;
 	/** Largest page the API accepts. */
 	maxPageSize: number;
+	/** Largest `$skip` the API accepts (Graph: 500); only used inside one instant holding a full page. */
+	maxSkip?: number;
 	/** Alerts whose last emitted field values are remembered, to name what an update changed. */
 	changeMemory: number;
 	fields: CursorFields;
-	/** How the next page continues: after the last (cursor, id) read (default), or by skipping ties. */
-	paging?: 'keyset' | 'skip';
+	/** The poll's clock, canonical: no alert is newer, so the last window is left open from there. */
+	now?: string;
+	/** What is polled (alert source, tenant): a state saved for something else is not continued. */
+	identity?: { source: string; tenant: string };
 }
 
 export type Snapshot = Record<string, string | number | boolean | null>;
 
 export interface CursorState {
 	version: 1;
+	/** The alert source and tenant the position belongs to (absent in states saved before they were recorded). */
+	source?: string;
+	tenant?: string;
 	cursorField: string;
 	/** The floor of the first poll: alerts created before it are updates of older alerts, not new ones. */
 	since?: string;
@@ -70,6 +97,12 @@ export interface CursorState {
 	seen: Record<string, string>;
 	/** Last emitted field values, least recently emitted first: [id, version, snapshot]. */
 	known?: Array<[string, string, Snapshot]>;
+	/** Absent: 'asc' until the API shows otherwise. */
+	order?: PageOrder;
+	/** Why the order is 'none' (for the log and for support). */
+	orderReason?: string;
+	/** With order 'none' and a backlog left: the window width (ms) that last fitted in a page, to start the next poll with. */
+	windowMs?: number;
 }
 
 export interface ChangeInfo {
@@ -87,14 +120,20 @@ export interface Emission {
 	change: ChangeInfo;
 }
 
+/** One page request: a time window of the cursor field, and the OData options that go with it. */
 export interface PageQuery {
-	/** Inclusive lower bound for the cursor field, canonical 7-digit UTC. */
+	/** Lower bound, canonical 7-digit UTC: `field ge from`, or `field gt from` when `fromExclusive`. */
 	from: string;
-	/** Keyset paging: continue strictly after this alert (cursor value `from`, then ids greater than `id`). */
-	after?: { id: string };
-	/** Skip paging: alerts at `from` already read. */
+	fromExclusive: boolean;
+	/** Exclusive upper bound (`field lt before`), when the scan narrowed the window. */
+	before?: string;
+	/** Only the alerts at exactly `from` (`field eq from`): an instant holding a full page. */
+	instant: boolean;
+	/** `$skip`, only inside an instant. */
 	skip: number;
 	top: number;
+	/** Ask for `$orderby=<field> asc`. */
+	ordered: boolean;
 }
 
 export interface ScanStats {
@@ -105,6 +144,12 @@ export interface ScanStats {
 	filteredOut: number;
 	emitted: number;
 	stoppedAtLimit: boolean;
+	/** Full answers that had to be asked again as narrower windows. */
+	splits: number;
+	/** The scan ended before it was complete because the caller ran out of time (the next poll continues). */
+	stoppedEarly: boolean;
+	/** Instants holding more alerts than a page plus the API's `$skip` cap can reach (logged by the caller). */
+	instantsCut: number;
 }
 
 function snapshotValue(value: unknown): string | number | boolean | null {
@@ -120,10 +165,30 @@ export function snapshot(alert: Alert, fields: string[]): Snapshot {
 	return out;
 }
 
+const ONE_TICK = BigInt(1);
+const TWO = BigInt(2);
+const TICKS_PER_MS = BigInt(10_000);
+/** A window is sized to hold about this share of a page, so that it rarely overflows. */
+const WINDOW_FILL = 0.7;
+/** How much a window may grow after one whose answer was complete. */
+const WINDOW_GROWTH = 8;
+
+type Read = { alert: Alert; id: string; version: string | undefined };
+
 export class AlertScan {
 	readonly emissions: Emission[] = [];
 
-	readonly stats: ScanStats = { pages: 0, read: 0, alreadyEmitted: 0, filteredOut: 0, emitted: 0, stoppedAtLimit: false };
+	readonly stats: ScanStats = {
+		pages: 0,
+		read: 0,
+		alreadyEmitted: 0,
+		filteredOut: 0,
+		emitted: 0,
+		stoppedAtLimit: false,
+		splits: 0,
+		stoppedEarly: false,
+		instantsCut: 0,
+	};
 
 	private readonly seen: Record<string, string>;
 
@@ -134,32 +199,60 @@ export class AlertScan {
 	/** Versions already emitted, sorted: alerts the scan will read again, which take page slots too. */
 	private readonly rereads: string[];
 
-	/** The `top` of the page being answered (before the first query: the size it will have). */
-	private lastTop = Number.POSITIVE_INFINITY;
-
 	private highWater: string | undefined;
 
 	private readonly horizon: string | undefined;
 
-	private lastQuery = '';
+	/** Everything before the position was processed; at `lo` itself, the alerts in `readAtLo` (or all, when exclusive). */
+	private lo: string;
 
-	private tailTimestamp: string;
+	private loExclusive = false;
 
-	private tailCount = 0;
+	private readonly readAtLo = new Set<string>();
 
-	private tailId: string | undefined;
+	/** Upper end of the current window (exclusive); undefined: open. */
+	private hi: string | undefined;
+
+	/** Reading the instant `lo` alone, `instantSkip` alerts into it. */
+	private instant = false;
+
+	private instantSkip = 0;
+
+	/** Width of the current (then the next) window in order 'none', in ticks. */
+	private windowTicks: bigint | undefined;
+
+	/** End of the narrowest window starting at or before `lo` known to hold a full page (order 'none'). */
+	private fullEnd: bigint | undefined;
+
+	/** The alerts of the instant being read alone, until it is complete. */
+	private instantReads: Read[] = [];
+
+	private readonly instantIds = new Set<string>();
+
+	private query: PageQuery | undefined;
 
 	private done = false;
+
+	/** The page order this scan uses; see `orderChange` for a switch during the scan. */
+	order: PageOrder;
+
+	/** Set when this scan found that the API does not sort (to be said once in the log). */
+	orderChange: string | undefined;
 
 	/** Where this scan starts (inclusive). */
 	readonly from: string;
 
+	/** True when `previous` belonged to another source or tenant and was not continued. */
+	readonly restarted: boolean;
+
 	constructor(
-		previous: CursorState | undefined,
+		saved: CursorState | undefined,
 		private readonly options: CursorOptions,
 		/** Canonical timestamp before which nothing is wanted (the max historical poll start). */
 		private readonly floor: string,
 	) {
+		this.restarted = saved !== undefined && !continuesState(saved, options.identity);
+		const previous = this.restarted ? undefined : saved;
 		// Toggling "trigger on updates" changes the cursor field: keep the position, not the per-field memory.
 		const sameField = previous?.cursorField === options.fields.cursor;
 		this.previous = previous;
@@ -180,25 +273,13 @@ export class AlertScan {
 			? maxTimestamp(subtractMs(this.highWater, options.lookbackMs), this.horizon)
 			: floor;
 		this.from = maxTimestamp(resumeAt, floor) as string;
-		this.tailTimestamp = this.from;
+		this.lo = this.from;
 		this.rereads = Object.values(this.seen).sort();
-	}
-
-	/**
-	 * Page size: the room left in the batch plus the already-emitted alerts still ahead of the position, so a
-	 * backlog poll reads one page and no alert is fetched only to be dropped.
-	 */
-	private pageSize(): number {
-		let low = 0;
-		let high = this.rereads.length;
-		while (low < high) {
-			const mid = (low + high) >> 1;
-			if (this.rereads[mid] < this.tailTimestamp) low = mid + 1;
-			else high = mid;
+		this.order = previous?.order === 'none' ? 'none' : 'asc';
+		if (this.order === 'none' && previous?.windowMs) {
+			this.windowTicks = BigInt(Math.max(1, Math.round(previous.windowMs))) * TICKS_PER_MS;
+			this.hi = this.windowEnd(this.lo);
 		}
-		const ahead = this.rereads.length - low;
-		const room = this.options.maxAlerts - this.emissions.length;
-		return Math.max(1, Math.min(this.options.maxPageSize, room + ahead));
 	}
 
 	get complete(): boolean {
@@ -208,60 +289,236 @@ export class AlertScan {
 	/** The next page to request, or undefined when the scan is complete. */
 	nextQuery(): PageQuery | undefined {
 		if (this.done) return undefined;
-		const top = this.pageSize();
-		const query: PageQuery =
-			this.options.paging !== 'skip' && this.tailId !== undefined
-				? { from: this.tailTimestamp, after: { id: this.tailId }, skip: 0, top }
-				: { from: this.tailTimestamp, skip: this.options.paging === 'skip' ? this.tailCount : 0, top };
-		// A page that did not move the position (alerts without ids) would be requested forever.
-		const key = JSON.stringify(query);
-		if (key === this.lastQuery) {
-			this.done = true;
-			return undefined;
+		const { maxPageSize } = this.options;
+		if (this.instant) {
+			this.query = { from: this.lo, fromExclusive: false, instant: true, skip: this.instantSkip, top: maxPageSize, ordered: false };
+		} else {
+			this.query = {
+				from: this.lo,
+				fromExclusive: this.loExclusive,
+				...(this.hi !== undefined ? { before: this.hi } : {}),
+				instant: false,
+				skip: 0,
+				top: this.order === 'asc' ? this.sortedPageSize() : maxPageSize,
+				ordered: this.order === 'asc',
+			};
 		}
-		this.lastQuery = key;
-		this.lastTop = top;
-		return query;
+		return this.query;
 	}
 
 	/**
-	 * Feeds one page (ascending by the cursor field, as requested). Returns true when the scan is complete.
-	 * `matches` filters on the client what the API cannot filter: other alerts still move the cursor.
+	 * The API rejected `$orderby` (HTTP 400) and answered the same query without it: time windows from now on.
+	 * The caller then hands that answer to `accept`.
+	 */
+	rejectOrder(reason: string): void {
+		if (this.query) this.query.ordered = false;
+		this.switchToWindows(`the API rejected $orderby (${reason})`);
+	}
+
+	/** Ends the scan before it is complete (the caller is out of time); what was processed is kept. */
+	stopEarly(): void {
+		if (this.done) return;
+		this.stats.stoppedEarly = true;
+		this.done = true;
+	}
+
+	/**
+	 * Feeds the answer to the last query, in whatever order the API returned it. Returns true when the scan is
+	 * complete. `matches` filters on the client what the API cannot filter: other alerts still move the cursor.
 	 */
 	accept(page: Alert[], matches?: (alert: Alert) => boolean): boolean {
-		if (this.done) return true;
+		const query = this.query;
+		if (this.done || !query) return true;
+		this.query = undefined;
 		this.stats.pages++;
-		for (const alert of page) {
-			if (!this.process(alert, matches ? matches(alert) : true)) {
-				this.stats.stoppedAtLimit = true;
-				this.done = true;
-				return true;
-			}
+		const reads = page.map((alert) => this.describe(alert));
+		const full = page.length >= query.top;
+
+		if (query.instant) {
+			// Kept until the instant is complete, so that its alerts go out in id order like any other tie.
+			for (const read of reads) if (!read.id || !this.instantIds.has(read.id)) this.instantReads.push(read);
+			for (const read of reads) if (read.id) this.instantIds.add(read.id);
+			this.instantSkip += page.length;
+			const cut = full && this.instantSkip > (this.options.maxSkip ?? Number.POSITIVE_INFINITY);
+			// More alerts in 100 ns than a page plus the API's largest $skip: the rest cannot be asked for.
+			if (cut) this.stats.instantsCut++;
+			if (full && !cut) return this.done;
+			const instantReads = this.instantReads.sort(byVersionThenId);
+			this.instantReads = [];
+			this.instantIds.clear();
+			this.feed(instantReads, matches);
+			if (!this.done) this.passInstant(instantReads.length);
+			return this.done;
 		}
-		if (page.length < this.lastTop) this.done = true;
-		// A full batch: the rest waits for the next poll, which starts at or before the last alert read.
-		if (this.emissions.length >= this.options.maxAlerts) {
-			this.stats.stoppedAtLimit = true;
-			this.done = true;
+
+		const ascending = isAscending(reads);
+		if (query.ordered && !ascending) {
+			this.switchToWindows('the API returned a page out of the requested $orderby order');
 		}
+		if (!full) {
+			// The whole window, in any order.
+			this.feed(reads.sort(byVersionThenId), matches);
+			if (!this.done) this.nextWindow(page.length);
+			return this.done;
+		}
+		const distinct = new Set(reads.map((r) => r.version)).size;
+		if (query.ordered && ascending && distinct >= 2) {
+			// A sorted full page: everything before its last instant was in it; continue at that instant.
+			this.feed(reads.sort(byVersionThenId), matches);
+			if (this.done) return true;
+			const last = reads[reads.length - 1].version as string;
+			this.readAtLo.clear();
+			this.lo = last;
+			this.loExclusive = false;
+			for (const r of reads) if (r.version === last && r.id) this.readAtLo.add(r.id);
+			return this.done;
+		}
+		this.split(reads, query.ordered && this.order === 'asc');
 		return this.done;
 	}
 
+	/** Page size when the API sorts: the room left in the batch, plus the already-read alerts it will return again. */
+	private sortedPageSize(): number {
+		let low = 0;
+		let high = this.rereads.length;
+		while (low < high) {
+			const mid = (low + high) >> 1;
+			if (this.rereads[mid] < this.lo) low = mid + 1;
+			else high = mid;
+		}
+		const ahead = this.rereads.length - low;
+		const room = this.options.maxAlerts - this.emissions.length;
+		// At least 2: a full page of one alert cannot show an order.
+		return Math.max(2, Math.min(this.options.maxPageSize, room + ahead + this.readAtLo.size));
+	}
+
+	private describe(alert: Alert): Read {
+		const { fields } = this.options;
+		return { alert, id: String(alert[fields.id] ?? ''), version: canonicalTimestamp(alert[fields.cursor]) };
+	}
+
+	private switchToWindows(reason: string): void {
+		if (this.order === 'none') return;
+		this.order = 'none';
+		this.orderChange = reason;
+	}
+
+	/** Processes sorted reads from the current position on; stops when the batch is full. */
+	private feed(reads: Read[], matches?: (alert: Alert) => boolean): void {
+		for (const read of reads) {
+			// An alert without a usable timestamp sorts where the server put it: at the position.
+			const version = read.version ?? this.lo;
+			if (version === this.lo && (this.loExclusive || (read.id && this.readAtLo.has(read.id)))) continue;
+			if (!this.process(read.alert, read.id, version, matches ? matches(read.alert) : true)) {
+				this.stats.stoppedAtLimit = true;
+				this.done = true;
+				return;
+			}
+			if (version === this.lo && read.id) this.readAtLo.add(read.id);
+		}
+		if (this.emissions.length >= this.options.maxAlerts) {
+			// A full batch: the rest waits for the next poll, which starts at or before the last alert read.
+			this.stats.stoppedAtLimit = true;
+			this.done = true;
+		}
+	}
+
+	/** After a complete answer: the next window, or the end of the scan when the window was open. */
+	private nextWindow(count: number): void {
+		if (this.hi === undefined) {
+			this.done = true;
+			return;
+		}
+		this.lo = this.hi;
+		this.loExclusive = false;
+		this.readAtLo.clear();
+		if (this.order === 'asc') {
+			this.hi = undefined;
+			return;
+		}
+		const start = timestampToTicks(this.lo);
+		if (this.fullEnd !== undefined && this.fullEnd <= start) this.fullEnd = undefined;
+		if (this.windowTicks !== undefined) {
+			// Aim at the target share of a page: scale by what the last window held (an empty one: 8 times wider).
+			const target = WINDOW_FILL * this.options.maxPageSize;
+			const factor = count === 0 ? WINDOW_GROWTH : Math.min(WINDOW_GROWTH, Math.max(1 / WINDOW_GROWTH, target / count));
+			let width = maxBig(ONE_TICK, scale(this.windowTicks, factor));
+			if (this.fullEnd !== undefined) {
+				// An empty window says nothing of how close the full one's alerts are: go at most half-way to it
+				// (a binary search); otherwise the count just seen sizes the next window, up to the full one's end.
+				const cap = count === 0 ? (this.fullEnd - start) / TWO : this.fullEnd - start;
+				width = minBig(width, maxBig(ONE_TICK, cap));
+			}
+			this.windowTicks = width;
+		}
+		this.hi = this.windowEnd(this.lo);
+	}
+
+	/** `lo + windowTicks`, or open when that reaches the poll's clock. */
+	private windowEnd(lo: string): string | undefined {
+		if (this.windowTicks === undefined) return undefined;
+		const end = timestampToTicks(lo) + this.windowTicks;
+		if (this.options.now !== undefined && end > timestampToTicks(this.options.now) && this.fullEnd === undefined) return undefined;
+		return timestampFromTicks(end);
+	}
+
+	private startTicks(): bigint {
+		return timestampToTicks(this.lo) + (this.loExclusive ? ONE_TICK : BigInt(0));
+	}
+
+	/** A full answer that cannot be trusted to be the oldest alerts of the window: ask a narrower window. */
+	private split(reads: Read[], ordered: boolean): void {
+		this.stats.splits++;
+		const times = reads.map((r) => r.version).filter((v): v is string => v !== undefined).sort();
+		const start = this.startTicks();
+		const newest = times.length ? timestampToTicks(times[times.length - 1]) + ONE_TICK : start + ONE_TICK;
+		const end = this.hi !== undefined ? timestampToTicks(this.hi) : maxBig(newest, start + ONE_TICK);
+		if (ordered && times.length && times[0] === times[times.length - 1]) {
+			// A sorted page of one instant t: nothing before t, or (t at the position) an instant to read alone.
+			const t = timestampToTicks(times[0]);
+			if (t > start && t < end) {
+				this.hi = times[0];
+				return;
+			}
+		}
+		if (this.order === 'none') this.fullEnd = this.fullEnd === undefined ? end : minBig(this.fullEnd, end);
+		let width = (end - start) / TWO;
+		if (times.length >= 2 && isDescending(reads)) {
+			// Newest first: the page holds every alert after its oldest instant, so it shows the density there.
+			const covered = end - timestampToTicks(times[0]);
+			width = minBig(width, scale(covered, WINDOW_FILL));
+		}
+		if (end - start <= ONE_TICK) {
+			// One instant holds a full page: read it alone.
+			this.lo = timestampFromTicks(start);
+			if (this.loExclusive) this.readAtLo.clear();
+			this.loExclusive = false;
+			this.hi = timestampFromTicks(start + ONE_TICK);
+			this.instant = true;
+			this.instantSkip = 0;
+			return;
+		}
+		this.windowTicks = maxBig(ONE_TICK, width);
+		this.hi = timestampFromTicks(start + this.windowTicks);
+	}
+
+	/** Every alert at the instant `lo` was read (or `$skip` reached the API's cap): on to the rest of the window. */
+	private passInstant(count: number): void {
+		this.instant = false;
+		this.instantSkip = 0;
+		this.hi = timestampFromTicks(timestampToTicks(this.lo) + ONE_TICK);
+		this.nextWindow(count);
+	}
+
 	/** Returns false when the batch is full and this alert must wait for the next poll. */
-	private process(alert: Alert, wanted: boolean): boolean {
-		const { fields, triggerOnUpdates, maxAlerts } = this.options;
-		const id = String(alert[fields.id] ?? '');
-		// An alert without a usable timestamp sorts where the server put it.
-		const version = canonicalTimestamp(alert[fields.cursor]) ?? this.tailTimestamp;
+	private process(alert: Alert, id: string, version: string, wanted: boolean): boolean {
+		const { triggerOnUpdates, maxAlerts } = this.options;
 		const emittedVersion = id ? this.seen[id] : undefined;
-		const alreadyEmitted =
-			emittedVersion !== undefined && (!triggerOnUpdates || emittedVersion >= version);
+		const alreadyEmitted = emittedVersion !== undefined && (!triggerOnUpdates || emittedVersion >= version);
 
 		if (!id) {
-			// Cannot be de-duplicated (Defender always sends an id): not emitted. Skip paging counts it at its
-			// timestamp; keyset paging cannot continue after it, so it leaves the (timestamp, id) position alone.
+			// Cannot be de-duplicated (Defender always sends an id): not emitted.
 			this.stats.read++;
-			if (this.options.paging === 'skip') this.moveTail(version, undefined);
 			return true;
 		}
 		if (!wanted) {
@@ -275,21 +532,8 @@ export class AlertScan {
 			this.stats.alreadyEmitted++;
 		}
 		this.stats.read++;
-		this.moveTail(version, id);
-		return true;
-	}
-
-	/** The scan's position after reading an alert: the last (timestamp, id) and how many were read at it. */
-	private moveTail(version: string, id: string | undefined): void {
-		if (version > this.tailTimestamp) {
-			this.tailTimestamp = version;
-			this.tailCount = 1;
-			this.tailId = id;
-		} else if (version === this.tailTimestamp) {
-			this.tailCount++;
-			this.tailId = id ?? this.tailId;
-		}
 		this.highWater = maxTimestamp(this.highWater, version);
+		return true;
 	}
 
 	private describeChange(id: string, alert: Alert, version: string, emittedVersion: string | undefined): ChangeInfo {
@@ -323,6 +567,7 @@ export class AlertScan {
 	commit(): CursorState {
 		const state: CursorState = {
 			version: 1,
+			...(this.options.identity ?? {}),
 			cursorField: this.options.fields.cursor,
 			since: this.previous?.since ?? this.floor,
 			highWater: this.highWater,
@@ -337,6 +582,67 @@ export class AlertScan {
 		}
 		state.horizon = horizon;
 		if (this.options.triggerOnUpdates) state.known = [...this.known].map(([id, { v, f }]) => [id, v, f]);
+		if (this.order === 'none') {
+			state.order = 'none';
+			state.orderReason = this.orderChange ?? this.previous?.orderReason;
+			// A scan that stopped before the end leaves a backlog: the next poll starts with the width that fitted.
+			// Otherwise it starts with one open window, so that a poll with little to read is one request.
+			const unfinished = this.stats.stoppedAtLimit || this.stats.stoppedEarly;
+			if (unfinished && this.windowTicks !== undefined) state.windowMs = Math.max(1, Number(this.windowTicks / TICKS_PER_MS));
+		}
 		return state;
 	}
+}
+
+/**
+ * Whether a saved state is the position of what is polled now. States saved before the source and tenant were
+ * recorded are taken as theirs (they were saved by this node, and nothing else could be told apart then).
+ */
+export function continuesState(saved: CursorState | undefined, identity: CursorOptions['identity']): boolean {
+	if (!saved || !identity) return saved !== undefined;
+	return (
+		(saved.source === undefined || saved.source === identity.source) &&
+		(saved.tenant === undefined || saved.tenant === identity.tenant)
+	);
+}
+
+function byVersionThenId(a: Read, b: Read): number {
+	const va = a.version ?? '';
+	const vb = b.version ?? '';
+	if (va !== vb) return va < vb ? -1 : 1;
+	if (a.id === b.id) return 0;
+	return a.id < b.id ? -1 : 1;
+}
+
+/** Non-decreasing by time (alerts without a usable timestamp are not evidence either way). */
+function isAscending(reads: Read[]): boolean {
+	let last = '';
+	for (const { version } of reads) {
+		if (version === undefined) continue;
+		if (version < last) return false;
+		last = version;
+	}
+	return true;
+}
+
+function isDescending(reads: Read[]): boolean {
+	let last: string | undefined;
+	for (const { version } of reads) {
+		if (version === undefined) continue;
+		if (last !== undefined && version > last) return false;
+		last = version;
+	}
+	return true;
+}
+
+function scale(ticks: bigint, factor: number): bigint {
+	return (ticks * BigInt(Math.round(factor * 1_000_000))) / BigInt(1_000_000);
+}
+
+function maxBig(a: bigint, b: bigint): bigint {
+	return a > b ? a : b;
+}
+
+function minBig(a: bigint, b: bigint): bigint {
+	return a < b ? a : b;
 }

@@ -1,9 +1,13 @@
 import * as chrono from 'chrono-node';
-import { DateTime } from 'luxon';
+import { DateTime, Info } from 'luxon';
 
 /**
  * "Max historical poll start": a relative phrase (`30 days ago`, `12 hours ago`, `yesterday`) re-evaluated on
  * every poll, or an ISO 8601 date. Empty means "from the first poll on".
+ *
+ * Phrases and dates without an offset are read in the workflow's time zone (`this.getTimezone()`): `yesterday` is
+ * the day before in that zone, `2026-03-29T01:30:00` is 01:30 on that zone's clock; a date with `Z` or an offset
+ * keeps it.
  */
 export type HistoricalStart =
 	| { kind: 'relative'; phrase: string }
@@ -14,17 +18,71 @@ export const HISTORICAL_START_EXAMPLES = '"30 days ago", "12 hours ago", "2 week
 
 export class HistoricalStartError extends Error {}
 
-function parsePhrase(phrase: string, now: Date): Date | null {
-	const iso = DateTime.fromISO(phrase, { zone: 'utc' });
-	if (iso.isValid) return iso.toJSDate();
-	return chrono.parseDate(phrase, { instant: now, timezone: 'UTC' }, { forwardDate: false });
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** The zone to read in: an IANA name (`Europe/Berlin`) or a fixed offset (`UTC+2`); anything else reads as UTC. */
+function zoneOrUtc(zone: string | undefined): string {
+	if (!zone) return 'UTC';
+	const normalized = Info.normalizeZone(zone);
+	return normalized?.isValid ? zone : 'UTC';
 }
 
-export function parseHistoricalStart(value: unknown, now = new Date()): HistoricalStart {
+/**
+ * The instant a phrase means at `reference`, read in `zone`.
+ *
+ * chrono-node only knows fixed offsets, so it is given the zone's offset at `reference` (which makes "today",
+ * "now" and the reference's clock time right). Its answer is then used in one of two ways:
+ * - when chrono is certain of the offset (durations below a day such as "12 hours ago" or "now", and text with an
+ *   explicit offset or zone such as "…Z", "+02:00", "EST"), its instant is exact and kept;
+ * - otherwise (calendar phrases such as "yesterday", "2 days ago", "last monday", dates without an offset) only its
+ *   wall-clock fields are kept and read in the zone at the date they name, whose offset can differ from the
+ *   reference's across a daylight-saving change: "yesterday" at 14:00 CEST on 29 March 2026 (Berlin) is 14:00 CET
+ *   on the 28th, 23 real hours earlier. A wall-clock time the change skips moves forward (luxon's rule); one it
+ *   repeats is read with the reference's offset when that offset is one of its two readings ("today" in the
+ *   repeated hour is the poll's own time), else luxon picks.
+ */
+function instantAt(phrase: string, reference: Date, zone: string): Date | null {
+	const iso = DateTime.fromISO(phrase, { zone });
+	if (iso.isValid) return iso.toJSDate();
+	const offset = DateTime.fromJSDate(reference, { zone }).offset;
+	const [result] = chrono.parse(phrase, { instant: reference, timezone: offset }, { forwardDate: false });
+	if (!result) return null;
+	const start = result.start;
+	const atReference = start.date();
+	if (start.isCertain('timezoneOffset')) return atReference;
+	const wall = {
+		year: start.get('year') ?? undefined,
+		month: start.get('month') ?? undefined,
+		day: start.get('day') ?? undefined,
+		hour: start.get('hour') ?? 0,
+		minute: start.get('minute') ?? 0,
+		second: start.get('second') ?? 0,
+		millisecond: start.get('millisecond') ?? 0,
+	};
+	// Same offset as the reference (or, in the hour a change repeats, the reference's reading of it): chrono's.
+	const check = DateTime.fromJSDate(atReference, { zone });
+	if ((Object.keys(wall) as Array<keyof typeof wall>).every((unit) => wall[unit] === undefined || check[unit] === wall[unit])) {
+		return atReference;
+	}
+	const local = DateTime.fromObject(wall, { zone });
+	return local.isValid ? local.toJSDate() : start.date();
+}
+
+function isDate(date: Date | null): date is Date {
+	return !!date && !Number.isNaN(date.getTime());
+}
+
+/** A reference far from any other: a phrase that names the same instant from both does not depend on the clock. */
+const OTHER_REFERENCE_MS = 400 * DAY + 7 * HOUR + 13 * MINUTE + 17_500;
+
+export function parseHistoricalStart(value: unknown, now = new Date(), zone = 'UTC'): HistoricalStart {
 	const phrase = typeof value === 'string' ? value.trim() : '';
 	if (!phrase) return { kind: 'activation' };
-	const date = parsePhrase(phrase, now);
-	if (!date || Number.isNaN(date.getTime())) {
+	const tz = zoneOrUtc(zone);
+	const date = instantAt(phrase, now, tz);
+	if (!isDate(date)) {
 		throw new HistoricalStartError(
 			`Max Historical Poll Start "${phrase}" is not a date or a relative time. Use for example ${HISTORICAL_START_EXAMPLES}, or leave it empty to start from activation.`,
 		);
@@ -34,19 +92,171 @@ export function parseHistoricalStart(value: unknown, now = new Date()): Historic
 			`Max Historical Poll Start "${phrase}" is in the future (${date.toISOString()}). Use a past time such as ${HISTORICAL_START_EXAMPLES}.`,
 		);
 	}
-	// Relative phrases move with the clock: "30 days ago" means 30 days before each poll (the seed's rule).
-	const absolute = DateTime.fromISO(phrase).isValid || /^\d{4}-\d{2}-\d{2}/.test(phrase);
+	// Relative phrases move with the clock: "30 days ago" means 30 days before each poll (the seed's rule). A phrase
+	// that names one instant whatever the clock says ("1 March 2026 10:00") is a date like an ISO one.
+	const other = instantAt(phrase, new Date(now.getTime() - OTHER_REFERENCE_MS), tz);
+	const absolute =
+		DateTime.fromISO(phrase).isValid ||
+		/^\d{4}-\d{2}-\d{2}/.test(phrase) ||
+		(isDate(other) && other.getTime() === date.getTime());
 	return absolute ? { kind: 'absolute', at: date } : { kind: 'relative', phrase };
 }
 
 /** The earliest time this poll may go back to. `activatedAt` is the first poll's time for an empty setting. */
-export function historicalFloor(start: HistoricalStart, now: Date, activatedAt: Date | undefined): Date {
+export function historicalFloor(
+	start: HistoricalStart,
+	now: Date,
+	activatedAt: Date | undefined,
+	zone = 'UTC',
+): Date {
 	switch (start.kind) {
 		case 'absolute':
 			return start.at;
-		case 'relative':
-			return parsePhrase(start.phrase, now) ?? now;
+		case 'relative': {
+			const date = instantAt(start.phrase, now, zoneOrUtc(zone));
+			return isDate(date) ? date : now;
+		}
 		default:
 			return activatedAt ?? now;
 	}
+}
+
+/** The first instant in (from, to] whose offset differs from `from`'s (one change between the two). */
+function offsetChange(from: DateTime, to: DateTime, zone: string): number {
+	let before = from.toMillis();
+	let after = to.toMillis();
+	while (after - before > 1) {
+		const middle = Math.floor((before + after) / 2);
+		if (DateTime.fromMillis(middle, { zone }).offset === from.offset) before = middle;
+		else after = middle;
+	}
+	return after;
+}
+
+/** Local midnights from the start of `now`'s day, for a year and a day, and the offset changes between them. */
+function yearAhead(now: Date, zone: string): { day: DateTime; midnights: DateTime[]; changes: number[]; shiftMs: number } {
+	const day = DateTime.fromJSDate(now, { zone }).startOf('day');
+	const midnights = [day];
+	const changes: number[] = [];
+	let shiftMs = 0;
+	for (let d = 1; d <= 367; d++) {
+		const midnight = day.plus({ days: d });
+		const previous = midnights[midnights.length - 1];
+		if (midnight.offset !== previous.offset) {
+			changes.push(offsetChange(previous, midnight, zone));
+			shiftMs = Math.max(shiftMs, Math.abs(midnight.offset - previous.offset) * MINUTE);
+		}
+		midnights.push(midnight);
+	}
+	return { day, midnights, changes, shiftMs };
+}
+
+const reachCache = new Map<string, number>();
+const QUARTER = 15 * MINUTE;
+
+/**
+ * The shortest distance, over every poll from the start of today (in `zone`) to a year ahead, between a poll and
+ * the floor a relative phrase gives at that poll (negative when the floor can be after the poll). A phrase chrono
+ * cannot read gives the poll's own time (see historicalFloor): 0.
+ *
+ * Why a finite set of instants is enough. Read at a poll t, a phrase chrono understands gives a floor f(t) that
+ * depends on t in one of three ways: a duration below a day ("12 hours ago", "now"): f(t) = t - k, the distance is
+ * constant; a calendar shift keeping the poll's clock time ("yesterday", "2 days ago", "1 month ago", "last
+ * week"): the distance is constant between two local midnights except that it steps at an offset change; a
+ * calendar position with a fixed clock time ("today at 9", "noon", "last monday", "this week", "this month",
+ * "March 1"): f is constant over each local day, so the distance grows through the day. In each case the
+ * distance over a local day is smallest at the day's first instant or just after an offset change inside it, and
+ * which day it is matters at most through its weekday, day of month, month or year: every local midnight of the
+ * coming year, and both sides of every offset change in it, therefore include the smallest distance. Some
+ * readings also depend on the hour of the poll ("last night" is today's midnight until 6 in the morning, in the
+ * server's own zone): every quarter hour of the first 2 days (every zone's hour starts on a UTC quarter hour) and
+ * every hour of the next 6 are added. The result only depends on the local date, so it is kept per date.
+ */
+export function shortestReachMs(phrase: string, now: Date, zone = 'UTC'): number {
+	const tz = zoneOrUtc(zone);
+	const { day, midnights, changes } = yearAhead(now, tz);
+	const key = `${tz}\u0000${day.toISODate()}\u0000${phrase}`;
+	const cached = reachCache.get(key);
+	if (cached !== undefined) return cached;
+	const polls: number[] = [...midnights.map((m) => m.toMillis()), ...changes.flatMap((c) => [c - 1, c])];
+	const quarter = Math.floor(day.toMillis() / QUARTER) * QUARTER;
+	for (let q = 1; q < 2 * 96; q++) polls.push(quarter + q * QUARTER);
+	for (let h = 48; h < 8 * 24; h++) polls.push(day.plus({ hours: h }).toMillis());
+	let shortest = Infinity;
+	for (const poll of polls) {
+		const floor = instantAt(phrase, new Date(poll), tz);
+		shortest = Math.min(shortest, isDate(floor) ? poll - floor.getTime() : 0);
+	}
+	if (reachCache.size >= 500) reachCache.clear();
+	reachCache.set(key, shortest);
+	return shortest;
+}
+
+function plural(n: number, unit: string): string {
+	return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** "1 day 2 hours 16 minutes", in whole minutes (rounded down, or up with `up`). */
+function spell(ms: number, up = false): string {
+	const total = Math.max(0, up ? Math.ceil(ms / MINUTE) : Math.floor(ms / MINUTE));
+	const parts: string[] = [];
+	const days = Math.floor(total / 1440);
+	const hours = Math.floor((total % 1440) / 60);
+	const minutes = total % 60;
+	if (days) parts.push(plural(days, 'day'));
+	if (hours) parts.push(plural(hours, 'hour'));
+	if (minutes || !parts.length) parts.push(plural(minutes, 'minute'));
+	return parts.join(' ');
+}
+
+/** The shortest "N minutes/hours/days ago" reaching `requiredMs` (checked: "N days ago" is shorter across a DST change). */
+function shortestPhrase(requiredMs: number, now: Date, zone: string): string {
+	const minutes = Math.max(1, Math.ceil(requiredMs / MINUTE));
+	let n: number;
+	let unit: string;
+	if (minutes <= 120) [n, unit] = [minutes, 'minute'];
+	else if (minutes <= 48 * 60) [n, unit] = [Math.ceil(minutes / 60), 'hour'];
+	else [n, unit] = [Math.ceil(minutes / 1440), 'day'];
+	let phrase = `${plural(n, unit)} ago`;
+	for (let tries = 0; tries < 10 && shortestReachMs(phrase, now, zone) < requiredMs; tries++) {
+		phrase = `${plural(++n, unit)} ago`;
+	}
+	return phrase;
+}
+
+const FRIENDLY_PHRASES = ['1 day ago', '2 days ago', '1 week ago', '30 days ago', '90 days ago'];
+
+/**
+ * Refuses a relative Max Historical Poll Start that would starve the trigger. Each poll re-reads the Ingestion
+ * Look-Back behind the previous poll, so the floor must lie at least (look-back + the time since the previous
+ * poll) before every poll: a closer floor cuts off alerts ingested late, and a floor at "now" ("today", "now",
+ * "0 days ago") leaves nothing to read. The time between polls is `pollGapMs` (see longestPollGapMs); when it is
+ * over an hour, n8n's cron runs the schedule on the zone's clock and a daylight-saving change lengthens one gap
+ * by the size of the change (a 2-hourly poll is 3 hours apart that night), so that size is added. Hourly and
+ * faster schedules keep their spacing through the change. Absolute dates and an empty setting are never refused.
+ */
+export function checkHistoricalStart(
+	start: HistoricalStart,
+	options: { now: Date; zone: string; lookbackMs: number; pollGapMs: number },
+): void {
+	if (start.kind !== 'relative') return;
+	const { now } = options;
+	const zone = zoneOrUtc(options.zone);
+	const lookbackMs = Number.isFinite(options.lookbackMs) && options.lookbackMs > 0 ? options.lookbackMs : 0;
+	const pollGapMs = Number.isFinite(options.pollGapMs) && options.pollGapMs > 0 ? options.pollGapMs : MINUTE;
+	const dstMs = pollGapMs > HOUR ? yearAhead(now, zone).shiftMs : 0;
+	const requiredMs = lookbackMs + pollGapMs + dstMs;
+	const reachMs = shortestReachMs(start.phrase, now, zone);
+	if (reachMs >= requiredMs) return;
+
+	const recent =
+		reachMs < 0 ? `can be as late as ${spell(-reachMs)} after a poll` : `can be as recent as ${spell(reachMs)} before a poll`;
+	const parts = dstMs
+		? `the Ingestion Look-Back plus the time between polls plus ${spell(dstMs, true)} for daylight-saving time changes`
+		: 'the Ingestion Look-Back plus the time between polls';
+	const shortest = shortestPhrase(requiredMs, now, zone);
+	const example = FRIENDLY_PHRASES.find((p) => p !== shortest && shortestReachMs(p, now, zone) >= requiredMs);
+	throw new HistoricalStartError(
+		`Max Historical Poll Start "${start.phrase}" ${recent}, so the trigger would skip alerts (it must reach back at least ${parts}: ${spell(requiredMs, true)}). Use "${shortest}" or more${example ? `, such as "${example}"` : ''}, or an absolute date.`,
+	);
 }

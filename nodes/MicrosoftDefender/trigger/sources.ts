@@ -27,8 +27,8 @@ export interface AlertSource {
 	api: ApiResource;
 	path: string;
 	maxPageSize: number;
-	/** Keyset paging needs `id gt '…'` in $filter and a second $orderby key; otherwise ties are skipped. */
-	paging: 'keyset' | 'skip';
+	/** Largest `$skip` the API accepts (only used inside one instant holding a full page). */
+	maxSkip?: number;
 	fields(triggerOnUpdates: boolean): CursorFields;
 	filterClauses(filters: AlertFilters): string[];
 	/** Query options besides `$filter`, `$orderby`, `$top` and `$skip`. */
@@ -38,12 +38,18 @@ export interface AlertSource {
 	clientFilter?(filters: AlertFilters): ((alert: Record<string, unknown>) => boolean) | undefined;
 }
 
-/** The `$filter` clause and `$orderby` that select one page of the scan. */
-export function pageSelection(source: AlertSource, cursorField: string, idField: string, query: PageQuery): { clause: string; orderby: string } {
-	const clause = query.after
-		? `(${cursorField} gt ${query.from} or (${cursorField} eq ${query.from} and ${idField} gt ${odataString(query.after.id)}))`
-		: `${cursorField} ge ${query.from}`;
-	return { clause, orderby: source.paging === 'keyset' ? `${cursorField} asc,${idField} asc` : `${cursorField} asc` };
+/**
+ * The `$filter` clause and `$orderby` of one page of the scan: a time window on the cursor field with the
+ * comparison operators both APIs document (`ge`, `gt`, `lt`, `eq` on the time fields), and at most one sort key.
+ */
+export function pageSelection(cursorField: string, query: PageQuery): { clause: string; orderby?: string } {
+	let clause: string;
+	if (query.instant) clause = `${cursorField} eq ${query.from}`;
+	else {
+		clause = `${cursorField} ${query.fromExclusive ? 'gt' : 'ge'} ${query.from}`;
+		if (query.before !== undefined) clause += ` and ${cursorField} lt ${query.before}`;
+	}
+	return { clause, orderby: query.ordered ? `${cursorField} asc` : undefined };
 }
 
 /** `(field eq 'a' or field eq 'b')`, or nothing when the list is empty (empty means all). */
@@ -68,11 +74,16 @@ const MDE_TRACKED_FIELDS = [
 	'comments',
 ];
 
+/**
+ * MDE `GET /api/alerts` (https://learn.microsoft.com/en-us/defender-endpoint/api/get-alerts): `$filter` on
+ * alertCreationTime, lastUpdateTime, status, severity, category, detectionSource, assignedTo, id (…), `$top`
+ * up to 10,000 ("Maximum page size is 10,000"), `$skip`, `$expand=evidence`. `$orderby` is not documented: the
+ * trigger asks for it, checks every page and falls back to time windows (cursor.ts).
+ */
 export const mdeAlertSource: AlertSource = {
 	api: 'mde',
 	path: '/api/alerts',
 	maxPageSize: 10_000,
-	paging: 'keyset',
 	fields: (triggerOnUpdates) => ({
 		id: 'id',
 		cursor: triggerOnUpdates ? 'lastUpdateTime' : 'alertCreationTime',
@@ -118,15 +129,17 @@ const GRAPH_TRACKED_FIELDS = [
 ];
 
 /**
- * Graph `alerts_v2`: `$top` is capped at 1,000, `$skip` at 500, `@odata.nextLink` is often missing and `id` is
- * not a documented filter field, so the scan pages by time and skips ties. Only the documented filter fields go
- * into `$filter`; category and detection source are checked on each alert read.
+ * Graph `alerts_v2` (https://learn.microsoft.com/en-us/graph/api/security-list-alerts_v2): documents `$count`,
+ * `$filter` (assignedTo, classification, determination, createdDateTime, lastUpdateDateTime, severity,
+ * serviceSource, status), `$skip` and `$top`, and "the most recent alerts are displayed at the top". Graph's
+ * security constraints cap `$top` at 1,000 and `$skip` at 500, and `@odata.nextLink` is often missing, so the
+ * scan pages by time windows itself. Category and detection source are checked on each alert read.
  */
 export const graphAlertSource: AlertSource = {
 	api: 'graph',
 	path: '/v1.0/security/alerts_v2',
 	maxPageSize: 1_000,
-	paging: 'skip',
+	maxSkip: 500,
 	headers: { Prefer: 'include-unknown-enum-members' },
 	fields: (triggerOnUpdates) => ({
 		id: 'id',

@@ -73,3 +73,18 @@ export function maxTimestamp(a: string | undefined, b: string | undefined): stri
 	if (b === undefined) return a;
 	return a >= b ? a : b;
 }
+
+const TICKS_PER_SECOND = BigInt(10_000_000);
+
+/** 100-ns ticks since the epoch of a canonical timestamp (exact: window arithmetic below the millisecond). */
+export function timestampToTicks(canonical: string): bigint {
+	const seconds = Date.parse(`${canonical.slice(0, 19)}Z`) / 1000;
+	return BigInt(seconds) * TICKS_PER_SECOND + BigInt(canonical.slice(20, 27));
+}
+
+/** Canonical timestamp of a tick count. */
+export function timestampFromTicks(ticks: bigint): string {
+	const seconds = ticks / TICKS_PER_SECOND;
+	const fraction = ticks % TICKS_PER_SECOND;
+	return `${formatSeconds(new Date(Number(seconds) * 1000))}.${pad(Number(fraction), 7)}Z`;
+}
