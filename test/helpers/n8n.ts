@@ -124,6 +124,8 @@ export interface PollRuntime {
 	/** ...which n8n persists when `__commitCursor` is called. */
 	commitCursor?: () => Promise<void>;
 	activation?: 'activate' | 'update' | 'init';
+	/** Collects what the node logs (`level message`) instead of n8n's logger. */
+	logs?: string[];
 }
 
 /** A real PollContext for the harness's node (also a handy IPollFunctions for transport tests). */
@@ -131,7 +133,7 @@ export function pollContext(harness: NodeHarness, mode: WorkflowExecuteMode = 't
 	const unused = () => {
 		throw new Error('not used by poll()');
 	};
-	return new PollContext(
+	const context = new PollContext(
 		harness.workflow,
 		harness.node,
 		additionalDataFor(() => harness.credentials),
@@ -144,6 +146,14 @@ export function pollContext(harness: NodeHarness, mode: WorkflowExecuteMode = 't
 		runtime.staticData ? () => runtime.staticData as IDataObject : undefined,
 		runtime.budgetMs !== undefined ? () => runtime.budgetMs as number : undefined,
 	);
+	const logs = runtime.logs;
+	if (logs) {
+		const log = (level: string) => (message: string) => logs.push(`${level} ${message}`);
+		Object.defineProperty(context, 'logger', {
+			value: { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') },
+		});
+	}
+	return context;
 }
 
 /** One poll through a real PollContext. */
@@ -204,8 +214,10 @@ export class N8nPollLoop {
 		private readonly harness: NodeHarness,
 		private readonly nodeType: INodeType,
 		readonly persistence: Persistence = 'classic',
-		/** `getPollBudgetMs()` of scheduled polls (the activation poll always gets n8n-core's 5-minute default). */
+		/** `getPollBudgetMs()` of every poll (n8n gives 36 s to scheduled durable polls, 5 minutes otherwise). */
 		private readonly budgetMs?: number,
+		/** Where the node's log lines go (see PollRuntime.logs). */
+		readonly logs?: string[],
 	) {}
 
 	/** The node's saved state (what a restart would resume from). */
@@ -230,7 +242,7 @@ export class N8nPollLoop {
 	}
 
 	private async classicPoll(activation: boolean): Promise<INodeExecutionData[][] | null> {
-		const result = await pollOnce(this.harness, this.nodeType, 'trigger', activation ? {} : { budgetMs: this.budgetMs });
+		const result = await pollOnce(this.harness, this.nodeType, 'trigger', { budgetMs: this.budgetMs, logs: this.logs });
 		if (result || activation) this.persisted = copy(this.harness.workflow.staticData as IDataObject);
 		return result;
 	}
@@ -246,7 +258,8 @@ export class N8nPollLoop {
 			staticData: snapshot,
 			commitCursor,
 			activation: activation ? 'activate' : 'update',
-			budgetMs: activation ? undefined : this.budgetMs,
+			budgetMs: this.budgetMs,
+			logs: this.logs,
 		});
 		if (result || (!activation && JSON.stringify(snapshot) !== seed)) this.persisted = copy(snapshot);
 		return result;
@@ -254,7 +267,9 @@ export class N8nPollLoop {
 
 	/** n8n stopped and started again: static data as last persisted. */
 	restart(): void {
+		// Classic n8n runs an activation poll again at start-up (and saves after it); durable cursors do not.
 		if (this.persistence === 'durable') return;
+		this.polls = 0;
 		const data = copy(this.persisted);
 		const live = this.harness.workflow.staticData as IDataObject;
 		for (const key of Object.keys(live)) delete live[key];

@@ -118,7 +118,7 @@ function remainingMs(ctx: TransportContext): number {
 /** Sleeps `ms` unless that runs past the deadline, in which case it throws instead of waiting. */
 async function sleepWithin(ctx: TransportContext, ms: number, why: string): Promise<void> {
 	if (ms > remainingMs(ctx)) {
-		throw new DeadlineError(`${why}: the API asked to wait ${Math.ceil(ms / 1000)} s, past this poll's time budget`, new Date(Date.now() + ms));
+		throw new DeadlineError(`${why}: the API asked to wait ${Math.round(ms / 1000)} s, past this poll's time budget`, new Date(Date.now() + ms));
 	}
 	await sleep(ms);
 }
