@@ -18,7 +18,7 @@
  */
 import { transportSettings } from '../nodes/MicrosoftDefender/transport';
 import { clearTokenCache } from '../nodes/MicrosoftDefender/transport/auth';
-import { startEmulator } from '../test/emulator';
+import { API_PROFILES, startEmulator, type ApiProfile } from '../test/emulator';
 import { runTimeline, type TimelineReport } from '../test/timeline/driver';
 
 function option(name: string, fallback: number): number {
@@ -33,6 +33,9 @@ const SEED = option('seed', 2024);
 /** `--source mde|graph|both` (default both): which alert API the trigger reads. */
 const SOURCE_ARG = process.argv.includes('--source') ? process.argv[process.argv.indexOf('--source') + 1] : 'both';
 const SOURCES: Array<'mde' | 'graph'> = SOURCE_ARG === 'both' ? ['mde', 'graph'] : [SOURCE_ARG as 'mde' | 'graph'];
+/** `--profile ordered|ignoresOrderby|documentedOnly|all` (default all): the emulator's API profile. */
+const PROFILE_ARG = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : 'all';
+const PROFILES: ApiProfile[] = PROFILE_ARG === 'all' ? [...API_PROFILES] : [PROFILE_ARG as ApiProfile];
 const REQUEST_TIMEOUT_MS = 400;
 const SLOW_MS = 1_200;
 const FAIL_EVERY = 9;
@@ -42,8 +45,8 @@ function line(label: string, value: string | number): string {
 	return `  ${label.padEnd(34)} ${value}`;
 }
 
-async function soak(source: 'mde' | 'graph', triggerOnUpdates: boolean): Promise<TimelineReport> {
-	const emu = await startEmulator({});
+async function soak(profile: ApiProfile, source: 'mde' | 'graph', triggerOnUpdates: boolean): Promise<TimelineReport> {
+	const emu = await startEmulator({ apiProfile: profile });
 	clearTokenCache();
 	try {
 		return await runTimeline(emu, {
@@ -120,11 +123,14 @@ async function main(): Promise<void> {
 			`(slow = ${SLOW_MS} ms vs a ${REQUEST_TIMEOUT_MS} ms request timeout), seed ${SEED}\n\n`,
 	);
 	const reports: Array<TimelineReport & { source: string }> = [];
-	for (const source of SOURCES) {
-		for (const triggerOnUpdates of [false, true]) {
-			const report = await soak(source, triggerOnUpdates);
-			print(source, report);
-			reports.push({ ...report, source });
+	for (const profile of PROFILES) {
+		for (const source of SOURCES) {
+			for (const triggerOnUpdates of [false, true]) {
+				const report = await soak(profile, source, triggerOnUpdates);
+				const label = `${source} (API profile ${profile})`;
+				print(label, report);
+				reports.push({ ...report, source: label });
+			}
 		}
 	}
 	const pass = reports.every((r) => r.lost === 0 && r.duplicated === 0 && r.alertsCreated === ALERTS && r.updatesApplied === UPDATES);

@@ -1,10 +1,11 @@
 /**
  * 2,000+ alerts and 500+ updates with ties, late arrivals, ~10% faulty requests, failing polls and restarts:
- * every expected alert (version) is emitted exactly once, for both values of Trigger on Updates.
+ * every expected alert (version) is emitted exactly once, for both values of Trigger on Updates, both sources and
+ * every API profile of the emulator (sorting as asked, ignoring $orderby, rejecting what is not documented).
  */
 import { clearTokenCache } from '../../nodes/MicrosoftDefender/transport/auth';
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
-import { startEmulator, type Emulator } from '../emulator';
+import { API_PROFILES, startEmulator, type ApiProfile, type Emulator } from '../emulator';
 import { runTimeline } from './driver';
 
 let emu: Emulator;
@@ -14,18 +15,15 @@ beforeAll(() => {
 	transportSettings.baseDelayMs = 2;
 	transportSettings.maxDelayMs = 10;
 });
-beforeEach(async () => {
-	emu = await startEmulator({});
-	clearTokenCache();
-});
 afterEach(async () => await emu.close());
 
-test.each([
-	{ source: 'mde' as const, triggerOnUpdates: false },
-	{ source: 'mde' as const, triggerOnUpdates: true },
-	{ source: 'graph' as const, triggerOnUpdates: false },
-	{ source: 'graph' as const, triggerOnUpdates: true },
-])('timeline, source $source, Trigger on Updates = $triggerOnUpdates: 0 lost, 0 duplicated', async ({ source, triggerOnUpdates }) => {
+const CASES = API_PROFILES.flatMap((profile: ApiProfile) =>
+	(['mde', 'graph'] as const).flatMap((source) => [false, true].map((triggerOnUpdates) => ({ profile, source, triggerOnUpdates }))),
+);
+
+test.each(CASES)('timeline, API profile $profile, source $source, Trigger on Updates = $triggerOnUpdates: 0 lost, 0 duplicated', async ({ profile, source, triggerOnUpdates }) => {
+	emu = await startEmulator({ apiProfile: profile });
+	clearTokenCache();
 	const report = await runTimeline(emu, {
 		source,
 		alerts: 2000,
