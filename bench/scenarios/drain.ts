@@ -6,7 +6,6 @@
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import type { EmulatorLike } from '../../test/helpers/n8n';
 import { childArgs, emitResult, gc, LeanPollLoop, mb, MemorySampler, triggerHarness } from '../lib/common';
-import { applyPagingVariant, type PagingVariant } from '../lib/whatif';
 
 interface Args {
 	emulator: EmulatorLike;
@@ -21,8 +20,6 @@ interface Args {
 	 * then one poll's working set, and the heap left after the GC is what the trigger retains between polls.
 	 */
 	gcBetweenPolls?: boolean;
-	/** What-if paging variant (bench/lib/whatif.ts); default: the shipped code. */
-	paging?: PagingVariant;
 	/** Count distinct alert ids emitted (costs memory: off for the memory figures). */
 	countDistinct?: boolean;
 }
@@ -30,7 +27,6 @@ interface Args {
 async function main(): Promise<void> {
 	const a = childArgs<Args>();
 	transportSettings.rateLimitEnabled = a.clientRateLimit;
-	applyPagingVariant(a.paging ?? 'shipped');
 	const harness = triggerHarness(a.emulator, { includeEvidence: a.includeEvidence, maxAlertsPerPoll: a.maxAlertsPerPoll });
 	const ids = new Set<string>();
 	const loop = new LeanPollLoop(harness, undefined, a.countDistinct ? (items) => items.forEach((i) => ids.add(String(i.json.id))) : undefined);
