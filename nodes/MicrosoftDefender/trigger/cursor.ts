@@ -303,7 +303,9 @@ export class AlertScan {
 		if (this.done) return undefined;
 		const { maxPageSize } = this.options;
 		if (this.instant) {
-			this.query = { from: this.lo, fromExclusive: false, instant: true, skip: this.instantSkip, top: maxPageSize, ordered: false };
+			// $skip within the API's cap: past it, the last allowed offset still reaches a page further.
+			const skip = Math.min(this.instantSkip, this.options.maxSkip ?? Number.POSITIVE_INFINITY);
+			this.query = { from: this.lo, fromExclusive: false, instant: true, skip, top: maxPageSize, ordered: false };
 		} else {
 			this.query = {
 				from: this.lo,
@@ -350,8 +352,8 @@ export class AlertScan {
 			// Kept until the instant is complete, so that its alerts go out in id order like any other tie.
 			for (const read of reads) if (!read.id || !this.instantIds.has(read.id)) this.instantReads.push(read);
 			for (const read of reads) if (read.id) this.instantIds.add(read.id);
-			this.instantSkip += page.length;
-			const cut = full && this.instantSkip > (this.options.maxSkip ?? Number.POSITIVE_INFINITY);
+			this.instantSkip = query.skip + page.length;
+			const cut = full && query.skip >= (this.options.maxSkip ?? Number.POSITIVE_INFINITY);
 			// More alerts in 100 ns than a page plus the API's largest $skip: the rest cannot be asked for.
 			if (cut) this.stats.instantsCut++;
 			if (full && !cut) return this.done;
