@@ -376,11 +376,11 @@ export class AlertScan {
 			return this.done;
 		}
 		const distinct = new Set(reads.map((r) => r.version)).size;
-		if (query.ordered && ascending && distinct >= 2) {
+		const last = reads.reduce<string>((newest, r) => (r.version !== undefined && r.version > newest ? r.version : newest), '');
+		if (query.ordered && ascending && distinct >= 2 && last > this.lo) {
 			// A sorted full page: everything before its last instant was in it; continue at that instant.
 			this.feed(reads.sort(byVersionThenId), matches);
 			if (this.done) return true;
-			const last = reads[reads.length - 1].version as string;
 			this.readAtLo.clear();
 			this.lo = last;
 			this.loExclusive = false;
