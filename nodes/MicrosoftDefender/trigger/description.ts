@@ -79,7 +79,7 @@ export const triggerProperties: INodeProperties[] = [
 		default: '1 day ago',
 		placeholder: '30 days ago',
 		description:
-			'How far back the first poll goes, and the furthest back any later poll goes after n8n was down. A relative time ("30 days ago", "12 hours ago", "yesterday") or an ISO 8601 date. Empty: from activation on.',
+			'How far back the first poll goes, and the furthest back any later poll goes after n8n was down: a relative time read at each poll in the workflow\'s time zone ("30 days ago", "12 hours ago", "yesterday"), reaching back at least the Ingestion Look-Back plus the time between polls (so not "today" or "now"), or an ISO 8601 date (without an offset, in the workflow\'s time zone). Empty: from activation on.',
 	},
 	{
 		displayName: 'Trigger on Updates',

@@ -29,23 +29,74 @@ function zoneOrUtc(zone: string | undefined): string {
 	return normalized?.isValid ? zone : 'UTC';
 }
 
+const CLOCK_UNITS: Record<string, number> = {
+	s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
+	m: MINUTE, min: MINUTE, mins: MINUTE, minute: MINUTE, minutes: MINUTE,
+	h: HOUR, hr: HOUR, hrs: HOUR, hour: HOUR, hours: HOUR,
+};
+type CalendarUnit = 'days' | 'weeks' | 'months' | 'years';
+const CALENDAR_UNITS: Record<string, CalendarUnit> = {
+	d: 'days', day: 'days', days: 'days',
+	w: 'weeks', wk: 'weeks', wks: 'weeks', week: 'weeks', weeks: 'weeks',
+	mo: 'months', mos: 'months', month: 'months', months: 'months',
+	y: 'years', yr: 'years', yrs: 'years', year: 'years', years: 'years',
+};
+const LAST: Record<string, CalendarUnit> = { 'last week': 'weeks', 'last month': 'months', 'last year': 'years' };
+
 /**
- * The instant a phrase means at `reference`, read in `zone`.
+ * The common phrases, computed here rather than by chrono: "now", "today", "yesterday", "last week/month/year"
+ * and "<n> <unit> ago" (several units allowed: "1 day 2 hours ago", "2 hours and 30 minutes ago"). Units below a
+ * day are real time ("12 hours ago" is 12 hours before, whatever the clock did); days, weeks, months and years
+ * are calendar steps in the zone that keep the clock time (luxon: "yesterday" at 14:00 is 14:00 the day before,
+ * 23 or 25 real hours across a daylight-saving change; "1 month ago" on 31 March is 28 February). chrono does the
+ * same on a fixed offset, but computes with the server's own zone underneath, which moves results by an hour
+ * when a clock time falls in the hour the server's zone skips. undefined: not one of these phrases.
+ */
+function commonPhrase(phrase: string, reference: Date, zone: string): Date | null | undefined {
+	const text = phrase.toLowerCase().replace(/\s+/g, ' ');
+	if (text === 'now' || text === 'right now' || text === 'today') return reference;
+	const local = DateTime.fromJSDate(reference, { zone });
+	const calendar: Partial<Record<CalendarUnit, number>> = {};
+	let clockMs = 0;
+	if (text === 'yesterday') calendar.days = 1;
+	else if (LAST[text]) calendar[LAST[text]] = 1;
+	else {
+		const body = /^(.+) ago$/.exec(text)?.[1];
+		if (!body) return undefined;
+		for (const part of body.split(/ ?, ?(?:and )?| and /)) {
+			if (!/^(?:(?:\d+ ?|(?:an?|one) )[a-z]+ ?)+$/.test(part)) return undefined;
+			for (const [, digits, unit] of part.matchAll(/(?:(\d+) ?|(?:an?|one) )([a-z]+)/g)) {
+				const n = digits === undefined ? 1 : Number(digits);
+				if (CLOCK_UNITS[unit]) clockMs += n * CLOCK_UNITS[unit];
+				else if (CALENDAR_UNITS[unit]) calendar[CALENDAR_UNITS[unit]] = (calendar[CALENDAR_UNITS[unit]] ?? 0) + n;
+				else return undefined;
+			}
+		}
+	}
+	const date = local.minus(calendar).minus(clockMs);
+	return date.isValid ? new Date(date.toMillis()) : null;
+}
+
+/**
+ * The instant a phrase means at `reference`, read in `zone`: an ISO 8601 date (luxon), a common phrase (above),
+ * or anything else chrono-node reads.
  *
- * chrono-node only knows fixed offsets, so it is given the zone's offset at `reference` (which makes "today",
- * "now" and the reference's clock time right). Its answer is then used in one of two ways:
- * - when chrono is certain of the offset (durations below a day such as "12 hours ago" or "now", and text with an
- *   explicit offset or zone such as "…Z", "+02:00", "EST"), its instant is exact and kept;
- * - otherwise (calendar phrases such as "yesterday", "2 days ago", "last monday", dates without an offset) only its
- *   wall-clock fields are kept and read in the zone at the date they name, whose offset can differ from the
- *   reference's across a daylight-saving change: "yesterday" at 14:00 CEST on 29 March 2026 (Berlin) is 14:00 CET
- *   on the 28th, 23 real hours earlier. A wall-clock time the change skips moves forward (luxon's rule); one it
- *   repeats is read with the reference's offset when that offset is one of its two readings ("today" in the
- *   repeated hour is the poll's own time), else luxon picks.
+ * chrono-node only knows fixed offsets, so it is given the zone's offset at `reference` (which makes the
+ * reference's date and clock time right). Its answer is then used in one of two ways:
+ * - when chrono is certain of the offset (text with an explicit offset or zone such as "+0200" or "EST", and the
+ *   relative times below a day it reads that commonPhrase does not), its instant is exact and kept;
+ * - otherwise (calendar phrases such as "last monday", "yesterday 9am", "3 days ago at noon", dates without an
+ *   offset such as "March 1 2026 10:00") only its wall-clock fields are kept and read in the zone at the date
+ *   they name, whose offset can differ from the reference's across a daylight-saving change: "yesterday 2pm" at
+ *   14:00 CEST on 29 March 2026 (Berlin) is 14:00 CET on the 28th, 23 real hours earlier. A wall-clock time the
+ *   change skips moves forward (luxon's rule); one it repeats keeps the reference's offset when that is one of
+ *   its two readings, else luxon picks.
  */
 function instantAt(phrase: string, reference: Date, zone: string): Date | null {
 	const iso = DateTime.fromISO(phrase, { zone });
 	if (iso.isValid) return iso.toJSDate();
+	const common = commonPhrase(phrase, reference, zone);
+	if (common !== undefined) return common;
 	const offset = DateTime.fromJSDate(reference, { zone }).offset;
 	const [result] = chrono.parse(phrase, { instant: reference, timezone: offset }, { forwardDate: false });
 	if (!result) return null;
@@ -67,7 +118,7 @@ function instantAt(phrase: string, reference: Date, zone: string): Date | null {
 		return atReference;
 	}
 	const local = DateTime.fromObject(wall, { zone });
-	return local.isValid ? local.toJSDate() : start.date();
+	return local.isValid ? local.toJSDate() : atReference;
 }
 
 function isDate(date: Date | null): date is Date {
@@ -133,9 +184,22 @@ function offsetChange(from: DateTime, to: DateTime, zone: string): number {
 	return after;
 }
 
+interface YearAhead {
+	day: DateTime;
+	midnights: DateTime[];
+	/** The first instant of each offset change. */
+	changes: number[];
+	/** The largest offset change. */
+	shiftMs: number;
+}
+const yearCache = new Map<string, YearAhead>();
+
 /** Local midnights from the start of `now`'s day, for a year and a day, and the offset changes between them. */
-function yearAhead(now: Date, zone: string): { day: DateTime; midnights: DateTime[]; changes: number[]; shiftMs: number } {
+function yearAhead(now: Date, zone: string): YearAhead {
 	const day = DateTime.fromJSDate(now, { zone }).startOf('day');
+	const key = `${day.zoneName}\u0000${day.toMillis()}`;
+	const cached = yearCache.get(key);
+	if (cached) return cached;
 	const midnights = [day];
 	const changes: number[] = [];
 	let shiftMs = 0;
@@ -148,7 +212,10 @@ function yearAhead(now: Date, zone: string): { day: DateTime; midnights: DateTim
 		}
 		midnights.push(midnight);
 	}
-	return { day, midnights, changes, shiftMs };
+	if (yearCache.size >= 100) yearCache.clear();
+	const year = { day, midnights, changes, shiftMs };
+	yearCache.set(key, year);
+	return year;
 }
 
 const reachCache = new Map<string, number>();
@@ -156,10 +223,10 @@ const QUARTER = 15 * MINUTE;
 
 /**
  * The shortest distance, over every poll from the start of today (in `zone`) to a year ahead, between a poll and
- * the floor a relative phrase gives at that poll (negative when the floor can be after the poll). A phrase chrono
- * cannot read gives the poll's own time (see historicalFloor): 0.
+ * the floor a relative phrase gives at that poll (negative when the floor can be after the poll). A phrase that
+ * cannot be read gives the poll's own time (see historicalFloor): 0.
  *
- * Why a finite set of instants is enough. Read at a poll t, a phrase chrono understands gives a floor f(t) that
+ * Why a finite set of instants is enough. Read at a poll t, a phrase gives a floor f(t) that
  * depends on t in one of three ways: a duration below a day ("12 hours ago", "now"): f(t) = t - k, the distance is
  * constant; a calendar shift keeping the poll's clock time ("yesterday", "2 days ago", "1 month ago", "last
  * week"): the distance is constant between two local midnights except that it steps at an offset change; a
@@ -175,10 +242,25 @@ const QUARTER = 15 * MINUTE;
 export function shortestReachMs(phrase: string, now: Date, zone = 'UTC'): number {
 	const tz = zoneOrUtc(zone);
 	const { day, midnights, changes } = yearAhead(now, tz);
-	const key = `${tz}\u0000${day.toISODate()}\u0000${phrase}`;
+	const key = `${tz}\u0000${day.toMillis()}\u0000${phrase}`;
 	const cached = reachCache.get(key);
 	if (cached !== undefined) return cached;
 	const polls: number[] = [...midnights.map((m) => m.toMillis()), ...changes.flatMap((c) => [c - 1, c])];
+	// chrono computes with the server's own zone underneath: some fields come from it ("this month" is the
+	// server's month), and a clock time that zone skips moves by an hour. Its midnights and offset changes are
+	// added, and the polls whose clock time here is one the server's zone skips or repeats (every quarter hour
+	// from two hours before to two hours after).
+	const serverAhead = yearAhead(day.toJSDate(), 'system');
+	if (serverAhead.day.zoneName !== day.zoneName) {
+		polls.push(...serverAhead.midnights.map((m) => m.toMillis()), ...serverAhead.changes.flatMap((c) => [c - 1, c]));
+		for (const change of serverAhead.changes) {
+			for (const wall of [DateTime.fromMillis(change - 1, { zone: 'system' }), DateTime.fromMillis(change, { zone: 'system' })]) {
+				const { year, month, day: date, hour, minute } = wall;
+				const here = DateTime.fromObject({ year, month, day: date, hour, minute }, { zone: tz }).toMillis();
+				for (let q = -8; q <= 8; q++) polls.push(Math.floor(here / QUARTER) * QUARTER + q * QUARTER);
+			}
+		}
+	}
 	const quarter = Math.floor(day.toMillis() / QUARTER) * QUARTER;
 	for (let q = 1; q < 2 * 96; q++) polls.push(quarter + q * QUARTER);
 	for (let h = 48; h < 8 * 24; h++) polls.push(day.plus({ hours: h }).toMillis());
