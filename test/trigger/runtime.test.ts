@@ -114,9 +114,10 @@ describe('3. within n8n\'s poll budget', () => {
 		async (persistence) => {
 			await emulator();
 			mdeAlertSource.maxPageSize = 5;
-			const h = triggerHarness(emu, { options: { maxAlertsPerPoll: 10000 } });
+			// Alerts 10 s apart and a 1-minute look-back: each poll re-reads at most 6 alerts before new ones.
+			const h = triggerHarness(emu, { options: { maxAlertsPerPoll: 10000, lookbackMinutes: 1 } });
 			const all = Array.from({ length: 40 }, (_, i) => `b${String(i).padStart(2, '0')}`);
-			all.forEach((id, i) => create(id, ts7(minutesAgo(60) + i * 1000)));
+			all.forEach((id, i) => create(id, ts7(minutesAgo(60) + i * 10_000)));
 			// Every page answer takes 250 ms; the budget (1.2 s, less the 10 % reserve) holds about 4 of them.
 			emu.faults.random({ rate: 1, kinds: ['slow'], delayMs: 250, match: /\/api\/alerts/ });
 			const budgetMs = 1200;

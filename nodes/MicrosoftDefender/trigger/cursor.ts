@@ -101,12 +101,6 @@ export interface CursorState {
 	order?: PageOrder;
 	/** Why the order is 'none' (for the log and for support). */
 	orderReason?: string;
-	/**
-	 * Where a scan that ran out of time stopped (everything before `at`, and the `ids` at it, was processed): the
-	 * next poll goes on from there instead of spending its time on the look-back again, so a slow API still
-	 * advances. The poll after that re-reads the look-back as usual.
-	 */
-	resume?: { at: string; exclusive: boolean; ids: string[] };
 	/** With order 'none' and a backlog left: the window width (ms) that last fitted in a page, to start the next poll with. */
 	windowMs?: number;
 }
@@ -280,12 +274,6 @@ export class AlertScan {
 			: floor;
 		this.from = maxTimestamp(resumeAt, floor) as string;
 		this.lo = this.from;
-		const resume = sameField ? previous.resume : undefined;
-		if (resume && resume.at >= this.from) {
-			this.lo = resume.at;
-			this.loExclusive = resume.exclusive;
-			for (const id of resume.ids) this.readAtLo.add(id);
-		}
 		this.rereads = Object.values(this.seen).sort();
 		this.order = previous?.order === 'none' ? 'none' : 'asc';
 		if (this.order === 'none' && previous?.windowMs) {
@@ -472,7 +460,8 @@ export class AlertScan {
 	private windowEnd(lo: string): string | undefined {
 		if (this.windowTicks === undefined) return undefined;
 		const end = timestampToTicks(lo) + this.windowTicks;
-		if (this.options.now !== undefined && end > timestampToTicks(this.options.now) && this.fullEnd === undefined) return undefined;
+		// Open from where no alert can be newer (the poll's clock), or, without a clock, unless a full window is ahead.
+		if (this.fullEnd === undefined && (this.options.now === undefined || end > timestampToTicks(this.options.now))) return undefined;
 		return timestampFromTicks(end);
 	}
 
@@ -596,7 +585,6 @@ export class AlertScan {
 		}
 		state.horizon = horizon;
 		if (this.options.triggerOnUpdates) state.known = [...this.known].map(([id, { v, f }]) => [id, v, f]);
-		if (this.stats.stoppedEarly) state.resume = { at: this.lo, exclusive: this.loExclusive, ids: [...this.readAtLo] };
 		if (this.order === 'none') {
 			state.order = 'none';
 			state.orderReason = this.orderChange ?? this.previous?.orderReason;
