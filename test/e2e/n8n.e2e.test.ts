@@ -121,10 +121,14 @@ async function scenario(label: string, extraEnv: Record<string, string>, cursorS
 			highs.every((h) => ((emu.alerts.get(h.id) as unknown as Json).comments as Json[]).some((c) => /isolated by n8n/.test(c.comment)));
 		await waitFor('isolations and comments', async () => ((await comments()) ? true : undefined));
 
-		// Exactly the matching alerts, each once, with the alert JSON intact.
+		// Exactly the matching alerts, each once as new, with the alert JSON intact. (The workflow's own comments
+		// update the High alerts: a poll after them emits those versions too, typed update, each once.)
 		let emitted = await emittedNow();
-		expect(emitted.map((a) => a.id).sort()).toEqual(matching(ids).map((a) => a.id).sort());
-		for (const item of emitted) {
+		const firsts = emitted.filter((a) => a._change?.type === 'new');
+		expect(firsts.map((a) => a.id).sort()).toEqual(matching(ids).map((a) => a.id).sort());
+		expect(new Set(emitted.map(versionKey)).size).toBe(emitted.length);
+		expect(emitted.filter((a) => a._change?.type !== 'new').every((a) => highs.some((h) => h.id === a.id))).toBe(true);
+		for (const item of firsts) {
 			const { _change, ...alert } = item;
 			expect(_change).toMatchObject({ type: 'new' });
 			const stored = emu.alerts.get(item.id) as unknown as Json;
@@ -187,11 +191,17 @@ async function scenario(label: string, extraEnv: Record<string, string>, cursorS
 	// Where n8n kept the trigger's cursor: the workflow's static data, or the durable poller_state table.
 	const staticData = harness.queryDatabase(n8nPaths, userFolder, `SELECT staticData FROM workflow_entity WHERE id = '${demo.WORKFLOW_ID}'`);
 	if (cursorStore === 'staticData') {
-		expect(JSON.parse(staticData[0].staticData)['node:Defender Alerts'].alertCursor).toMatchObject({ version: 1, cursorField: 'lastUpdateTime' });
+		expect(JSON.parse(staticData[0].staticData)['node:Defender Alerts'].alertCursor).toMatchObject({
+			version: 1,
+			cursorField: 'lastUpdateTime',
+			source: 'mde',
+			tenant: emu.tenantId.toLowerCase(),
+		});
 	} else {
 		const rows = harness.queryDatabase(n8nPaths, userFolder, 'SELECT * FROM poller_state');
 		expect(rows.length).toBeGreaterThan(0);
-		expect(JSON.stringify(rows)).toMatch(/alertCursor/);
+		const cursor = JSON.parse(String(rows[0].cursor));
+		expect(cursor.alertCursor).toMatchObject({ version: 1, cursorField: 'lastUpdateTime', source: 'mde', tenant: emu.tenantId.toLowerCase() });
 		expect(staticData[0].staticData ?? null).toBeNull();
 	}
 }

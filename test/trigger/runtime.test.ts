@@ -210,6 +210,15 @@ describe('4. activation', () => {
 	);
 });
 
+test('Fetch Test Event with Max Historical Poll Start empty, before any activation, shows a recent alert', async () => {
+	await emulator();
+	const h = triggerHarness(emu, { maxHistoricalPollStart: '' });
+	create('recent', ts7(minutesAgo(10)));
+	const result = await pollOnce(h, trigger, 'manual');
+	expect(result?.[0].map((i) => i.json.id)).toEqual(['recent']);
+	expect(JSON.stringify(h.workflow.staticData)).not.toContain('alertCursor');
+});
+
 describe('5. Max Historical Poll Start that would starve the trigger', () => {
 	test.each(['today', 'now', '0 days ago', '5 minutes ago'])('"%s" is refused at activation, naming the field and the shortest value', async (phrase) => {
 		await emulator();

@@ -36,6 +36,9 @@ export const pollSettings = {
 	lockGraceMs: 30_000,
 };
 
+/** How far back Fetch Test Event looks with an empty Max Historical Poll Start and no activation yet. */
+const SAMPLE_WITHOUT_ACTIVATION_MS = 24 * 60 * 60_000;
+
 /** Key in the node's static data. */
 const STATE_KEY = 'alertCursor';
 /** Key of the change details added to emitted alerts (documented in the README). */
@@ -324,12 +327,14 @@ export async function pollAlerts(this: IPollFunctions): Promise<INodeExecutionDa
 	if (!manual) runningPolls.set(key, { owner, startedAt: started, until: deadline + pollSettings.lockGraceMs });
 	try {
 		const transport: TransportContext = { credentials: await loadCredentials(this), send: n8nSender(this), deadline };
-		if (manual) {
-			const floorDate = historicalFloor(params.historicalStart, now, undefined, params.timezone);
-			return await manualSample(this, transport, params, toFloor(floorDate));
-		}
 		const staticData = this.getWorkflowStaticData('node');
 		const saved = staticData[STATE_KEY] as CursorState | undefined;
+		if (manual) {
+			// "From activation on" before any activation: a sample from the last day rather than from this instant.
+			const activated = saved?.since ?? timestampFromMs(started - SAMPLE_WITHOUT_ACTIVATION_MS);
+			const floorDate = historicalFloor(params.historicalStart, now, new Date(Date.parse(activated.slice(0, 23) + 'Z')), params.timezone);
+			return await manualSample(this, transport, params, toFloor(floorDate));
+		}
 		const identity = { source: params.sourceName, tenant: await signedInTenant(transport, params.source.api) };
 		const continued = continuesState(saved, identity);
 		if (saved && !continued) {
