@@ -1,5 +1,5 @@
 /** The client-side limiter with a fake clock: exact, and independent of the machine's speed. */
-import { rateLimitFamily, SlidingWindowLimiter } from '../../nodes/MicrosoftDefender/transport/rateLimiter';
+import { rateLimitFamily, RateLimitWaitError, SlidingWindowLimiter } from '../../nodes/MicrosoftDefender/transport/rateLimiter';
 
 function fakeClock() {
 	let now = 0;
@@ -105,4 +105,20 @@ test('concurrent callers (several executions at once) share the budget and never
 	expect(stamps).toHaveLength(450);
 	expect(maxInWindow(stamps, 60_000)).toBeLessThanOrEqual(100);
 	expect(clock.now()).toBeLessThan(5 * 60_000); // 450 calls: four waits of a minute, not a deadlock
+});
+
+test('with a deadline, a wait for room that would run past it throws at once, saying when the room comes', async () => {
+	const clock = fakeClock();
+	const limiter = new SlidingWindowLimiter(clock);
+	const limits = [{ max: 2, windowMs: 60_000 }];
+	for (let i = 0; i < 2; i++) (await limiter.acquire('k', limits, 1, 30_000))();
+	clock.advance(1_000);
+	// The window frees at 60,000 ms (+1); the caller must be done by 30,000 ms.
+	const error = await limiter.acquire('k', limits, 1, 30_000).catch((e: unknown) => e);
+	expect(error).toBeInstanceOf(RateLimitWaitError);
+	expect(error).toMatchObject({ waitMs: 59_001, freeAt: 60_001 });
+	expect(clock.sleeps).toEqual([]);
+	// A deadline the room fits in waits as before.
+	(await limiter.acquire('k', limits, 1, 61_000))();
+	expect(clock.sleeps).toEqual([59_001]);
 });
