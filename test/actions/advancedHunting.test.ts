@@ -1,13 +1,25 @@
 /**
  * Advanced hunting through n8n-core's ExecuteContext against the emulator: the MDE API and the Microsoft Graph
- * runHuntingQuery path, both output shapes, and validation that sends nothing.
+ * runHuntingQuery path, both output shapes, and validation that sends nothing; which API a node uses by default
+ * at each node version (version 1: MDE, as saved workflows had it; 1.1, the default for new nodes: Graph), and that
+ * nothing else in the node depends on the version.
  */
-import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeHelpers,
+	Workflow,
+	type IDataObject,
+	type INode,
+	type INodeExecutionData,
+	type INodeParameters,
+	type INodeProperties,
+	type INodeTypes,
+} from 'n8n-workflow';
 
 import { MicrosoftDefender } from '../../nodes/MicrosoftDefender/MicrosoftDefender.node';
+import { GRAPH_DEFAULT_VERSION } from '../../nodes/MicrosoftDefender/actions/advancedHunting/runQuery.operation';
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { startEmulator } from '../emulator';
-import { createHarness, emulatorCredentials, executeNode } from '../helpers/n8n';
+import { createHarness, emulatorCredentials, executeNode, type NodeHarness } from '../helpers/n8n';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -23,18 +35,29 @@ afterAll(async () => {
 	await emu?.close();
 });
 
+/**
+ * createHarness at another node version: n8n fills in a node's defaults when the Workflow is built, by the node's
+ * typeVersion, so the version has to be set before that (createHarness builds version 1 nodes).
+ */
+function harnessAt(nodeType: MicrosoftDefender, typeVersion: number, parameters: IDataObject): NodeHarness {
+	const h = createHarness(nodeType, 'microsoftDefender', {}, emulatorCredentials(emu));
+	const node: INode = { ...h.node, typeVersion, parameters: parameters as INodeParameters };
+	const nodeTypes = {
+		getByName: () => nodeType,
+		getByNameAndVersion: () => nodeType,
+		getKnownTypes: () => ({}),
+	} as unknown as INodeTypes;
+	const workflow = new Workflow({ id: 'wf-1', name: 'Test workflow', nodes: [node], connections: {}, active: true, nodeTypes, staticData: {} });
+	return { workflow, node, credentials: h.credentials };
+}
+
 async function run(
 	parameters: IDataObject,
 	items: INodeExecutionData[] = [{ json: {} }],
-	options: { continueOnFail?: boolean } = {},
+	options: { continueOnFail?: boolean; typeVersion?: number } = {},
 ): Promise<INodeExecutionData[]> {
 	const nodeType = new MicrosoftDefender();
-	const h = createHarness(
-		nodeType,
-		'microsoftDefender',
-		{ resource: 'advancedHunting', operation: 'runQuery', ...parameters },
-		emulatorCredentials(emu),
-	);
+	const h = harnessAt(nodeType, options.typeVersion ?? 1, { resource: 'advancedHunting', operation: 'runQuery', ...parameters });
 	if (options.continueOnFail) h.node.onError = 'continueRegularOutput';
 	const [output] = await executeNode(h, nodeType, items);
 	return output;
@@ -190,4 +213,131 @@ describe('advanced hunting: run query (Microsoft Graph)', () => {
 			expect(emu.stats().total).toBe(before);
 		},
 	);
+});
+
+describe('advanced hunting: which API, by node version', () => {
+	const query = 'DeviceInfo | project DeviceName, OSPlatform | take 3';
+	const sent = (start: number) => apiCalls(start).map((c) => ({ method: c.method, path: c.path, body: c.body }));
+
+	it('a version 1 node saved without the parameter calls the MDE endpoint, as before', async () => {
+		const start = mark();
+		const output = await run({ query, options: { timespan: 'P7D' } }, undefined, { typeVersion: 1 });
+		expect(sent(start)).toEqual([{ method: 'POST', path: '/api/advancedqueries/run', body: { Query: query } }]);
+		expect(output).toEqual(expectedDevices().map((json) => ({ json, pairedItem: { item: 0 } })));
+	});
+
+	it('a new node (version 1.1) without the parameter calls Graph POST /v1.0/security/runHuntingQuery', async () => {
+		const start = mark();
+		const output = await run({ query }, undefined, { typeVersion: GRAPH_DEFAULT_VERSION });
+		expect(sent(start)).toEqual([{ method: 'POST', path: '/v1.0/security/runHuntingQuery', body: { Query: query } }]);
+		expect(output).toEqual(expectedDevices().map((json) => ({ json, pairedItem: { item: 0 } })));
+	});
+
+	it('a new node sends the Timespan option to Graph without switching anything on', async () => {
+		const start = mark();
+		await run({ query, options: { timespan: 'P7D' } }, undefined, { typeVersion: GRAPH_DEFAULT_VERSION });
+		expect(sent(start)).toEqual([
+			{ method: 'POST', path: '/v1.0/security/runHuntingQuery', body: { Query: query, Timespan: 'P7D' } },
+		]);
+	});
+
+	it.each([
+		[1, true, '/v1.0/security/runHuntingQuery'],
+		[1, false, '/api/advancedqueries/run'],
+		[GRAPH_DEFAULT_VERSION, false, '/api/advancedqueries/run'],
+		[GRAPH_DEFAULT_VERSION, true, '/v1.0/security/runHuntingQuery'],
+	])('version %p with Use Microsoft Graph = %p explicitly calls %s', async (typeVersion, useGraph, path) => {
+		const start = mark();
+		const output = await run({ query, useGraph }, undefined, { typeVersion });
+		expect(sent(start)).toEqual([{ method: 'POST', path, body: { Query: query } }]);
+		expect(output).toHaveLength(3);
+	});
+});
+
+describe('advanced hunting: node versions', () => {
+	const description = new MicrosoftDefender().description;
+	const nodeAt = (typeVersion: number, parameters: IDataObject): INode => ({
+		id: 'n',
+		name: 'n',
+		type: 'microsoftDefender',
+		typeVersion,
+		position: [0, 0],
+		parameters: parameters as INodeParameters,
+	});
+	/** What n8n resolves (returnDefaults) or saves (only non-default values) for a node's parameters. */
+	const parametersOf = (typeVersion: number, values: IDataObject, returnDefaults = true) =>
+		NodeHelpers.getNodeParameters(
+			description.properties,
+			values as INodeParameters,
+			returnDefaults,
+			false,
+			nodeAt(typeVersion, values),
+			description,
+		);
+
+	const combinations = (): Array<{ resource: string; operation: string }> => {
+		const resource = description.properties.find((p) => p.name === 'resource')!;
+		return (resource.options as Array<{ value: string }>).flatMap(({ value }) => {
+			const operation = description.properties.find(
+				(p) => p.name === 'operation' && (p.displayOptions?.show?.resource as string[] | undefined)?.includes(value),
+			)!;
+			return (operation.options as Array<{ value: string }>).map((o) => ({ resource: value, operation: o.value }));
+		});
+	};
+
+	it('offers versions 1 and 1.1; new nodes get 1.1', () => {
+		expect(description.version).toEqual([1, GRAPH_DEFAULT_VERSION]);
+		expect(description.defaultVersion).toBe(GRAPH_DEFAULT_VERSION);
+	});
+
+	it('defaults Use Microsoft Graph to off at version 1 and on at version 1.1, one definition shown per version', () => {
+		const shown = (typeVersion: number): INodeProperties[] =>
+			description.properties.filter(
+				(p) =>
+					p.name === 'useGraph' &&
+					NodeHelpers.displayParameter(
+						{ resource: 'advancedHunting', operation: 'runQuery' } as never,
+						p,
+						nodeAt(typeVersion, {}),
+						description,
+					),
+			);
+		expect(shown(1).map((p) => p.default)).toEqual([false]);
+		expect(shown(GRAPH_DEFAULT_VERSION).map((p) => p.default)).toEqual([true]);
+		const base = { resource: 'advancedHunting', operation: 'runQuery', query: 'DeviceInfo' };
+		expect(parametersOf(1, base)?.useGraph).toBe(false);
+		expect(parametersOf(GRAPH_DEFAULT_VERSION, base)?.useGraph).toBe(true);
+	});
+
+	it('saves an explicit choice only where it differs from the version\'s default, so each version reloads as saved', () => {
+		const base = { resource: 'advancedHunting', operation: 'runQuery', query: 'DeviceInfo' };
+		expect(parametersOf(1, { ...base, useGraph: false }, false)).not.toHaveProperty('useGraph');
+		expect(parametersOf(1, { ...base, useGraph: true }, false)).toMatchObject({ useGraph: true });
+		expect(parametersOf(GRAPH_DEFAULT_VERSION, { ...base, useGraph: true }, false)).not.toHaveProperty('useGraph');
+		expect(parametersOf(GRAPH_DEFAULT_VERSION, { ...base, useGraph: false }, false)).toMatchObject({ useGraph: false });
+	});
+
+	it('changes nothing else between the versions: every operation resolves the same parameters and defaults', () => {
+		const all = combinations();
+		expect(all.length).toBeGreaterThan(20);
+		for (const values of all) {
+			const v1 = parametersOf(1, values)!;
+			const v11 = parametersOf(GRAPH_DEFAULT_VERSION, values)!;
+			if (values.resource === 'advancedHunting') {
+				expect({ v1: v1.useGraph, v11: v11.useGraph }).toEqual({ v1: false, v11: true });
+				delete v1.useGraph;
+				delete v11.useGraph;
+			}
+			expect(v11).toEqual(v1);
+		}
+	});
+
+	it('gates nothing but Use Microsoft Graph on the node version', () => {
+		const gated = (properties: INodeProperties[]): string[] =>
+			properties.flatMap((p) => [
+				...(p.displayOptions && JSON.stringify(p.displayOptions).includes('@version') ? [p.name] : []),
+				...(Array.isArray(p.options) ? gated(p.options.filter((o): o is INodeProperties => 'type' in o)) : []),
+			]);
+		expect(gated(description.properties)).toEqual(['useGraph', 'useGraph']);
+	});
 });

@@ -12,7 +12,10 @@ export const versionDescription: INodeTypeDescription = {
 	name: 'microsoftDefender',
 	icon: { light: 'file:microsoftDefender.svg', dark: 'file:microsoftDefender.dark.svg' },
 	group: ['transform'],
-	version: 1,
+	// 1.1: new nodes run advanced hunting through Microsoft Graph by default (GRAPH_DEFAULT_VERSION in
+	// advancedHunting/runQuery.operation.ts); version 1 nodes keep the MDE API. Nothing else differs between versions.
+	version: [1, 1.1],
+	defaultVersion: 1.1,
 	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 	description:
 		'Investigate and respond with Microsoft Defender for Endpoint: alerts, machines and response actions, indicators, advanced hunting',

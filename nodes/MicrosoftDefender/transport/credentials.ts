@@ -22,36 +22,69 @@ export interface CloudEndpoints {
 	graphScope: string;
 }
 
-/** Hosts and token scopes per cloud (reference: MDE gov docs and Graph national-cloud table). */
+/**
+ * Hosts and token scopes per cloud, as Microsoft documents them. A token scope is `<resource app ID URI>/.default`.
+ * Sources (quoted where a row relies on them):
+ * [MDE-API]  https://learn.microsoft.com/defender-endpoint/api/exposed-apis-list
+ *            "The service base URI is: https://api.security.microsoft.com"
+ * [MDE-APP]  https://learn.microsoft.com/defender-endpoint/api/exposed-apis-create-app-webapp
+ *            "$sourceAppIdUri = 'https://api.securitycenter.microsoft.com/.default'" and, in the C# sample,
+ *            audience = "https://api.securitycenter.microsoft.com", scopes = { $"{audience}/.default" }
+ * [MDE-GOV]  https://learn.microsoft.com/defender-endpoint/gov#api
+ *            "Instead of the public URIs listed in our API documentation, you need to use the following URIs:"
+ *            Sign in: GCC https://login.microsoftonline.com, GCC High & DoD https://login.microsoftonline.us;
+ *            Defender for Endpoint API: GCC https://api-gcc.securitycenter.microsoft.us,
+ *            GCC High & DoD https://api-gov.securitycenter.microsoft.us
+ *            The page names no token scope. The public docs use the API's URI as the token audience
+ *            ([MDE-APP]), and this page replaces the public URIs with these, so the scope kept here is the
+ *            government API URI + /.default (what US Government integrations use; not stated word for word).
+ * [GRAPH]    https://learn.microsoft.com/graph/deployments
+ *            Token service: "Azure global service | https://login.microsoftonline.com",
+ *            "Azure US Government | https://login.microsoftonline.us"; service root endpoints:
+ *            "Microsoft Graph global service | https://graph.microsoft.com",
+ *            "Microsoft Graph for US Government L4 | https://graph.microsoft.us",
+ *            "Microsoft Graph for US Government L5 (DOD) | https://dod-graph.microsoft.us";
+ *            "If you're working in a Microsoft 365 GCC environment, continue using the worldwide endpoints:
+ *            https://portal.azure.com and https://graph.microsoft.com." / "... GCC High environment, use
+ *            https://portal.azure.us and https://graph.microsoft.us." / "... DoD environment, use
+ *            https://portal.azure.us and https://dod-graph.microsoft.us."
+ * [GRAPH-SCOPE] https://learn.microsoft.com/graph/sdks/national-clouds
+ *            "Any permission scope value (including the .default scope) that contains the Microsoft Graph domain
+ *            MUST use the domain of the Microsoft Graph service root endpoint for the national cloud deployment."
+ *            (its L4 example: "https://graph.microsoft.us/.default is the correct .default scope value")
+ */
 export const CLOUDS: Record<Exclude<Environment, 'custom'>, CloudEndpoints> = {
 	global: {
-		authorityHost: 'https://login.microsoftonline.com',
-		apiBaseUrl: 'https://api.security.microsoft.com',
-		// The WindowsDefenderATP resource: its roles are what the MDE API checks, whatever the host.
+		authorityHost: 'https://login.microsoftonline.com', // [GRAPH] Azure global service
+		apiBaseUrl: 'https://api.security.microsoft.com', // [MDE-API]
+		// [MDE-APP]: the WindowsDefenderATP resource's app ID URI; its roles are what the MDE API checks, whatever
+		// the host (api.security.microsoft.com or a regional one).
 		apiScope: 'https://api.securitycenter.microsoft.com/.default',
-		graphBaseUrl: 'https://graph.microsoft.com',
-		graphScope: 'https://graph.microsoft.com/.default',
+		graphBaseUrl: 'https://graph.microsoft.com', // [GRAPH] global service
+		graphScope: 'https://graph.microsoft.com/.default', // [GRAPH-SCOPE]
 	},
 	gcc: {
-		authorityHost: 'https://login.microsoftonline.com',
-		apiBaseUrl: 'https://api-gcc.securitycenter.microsoft.us',
-		apiScope: 'https://api-gcc.securitycenter.microsoft.us/.default',
-		graphBaseUrl: 'https://graph.microsoft.com',
-		graphScope: 'https://graph.microsoft.com/.default',
+		authorityHost: 'https://login.microsoftonline.com', // [MDE-GOV] Sign in, GCC
+		apiBaseUrl: 'https://api-gcc.securitycenter.microsoft.us', // [MDE-GOV] Defender for Endpoint API, GCC
+		apiScope: 'https://api-gcc.securitycenter.microsoft.us/.default', // [MDE-GOV] + [MDE-APP], see above
+		graphBaseUrl: 'https://graph.microsoft.com', // [GRAPH] "Microsoft 365 GCC ... continue using the worldwide endpoints"
+		graphScope: 'https://graph.microsoft.com/.default', // [GRAPH-SCOPE]
 	},
 	gccHigh: {
-		authorityHost: 'https://login.microsoftonline.us',
-		apiBaseUrl: 'https://api-gov.securitycenter.microsoft.us',
-		apiScope: 'https://api-gov.securitycenter.microsoft.us/.default',
-		graphBaseUrl: 'https://graph.microsoft.us',
-		graphScope: 'https://graph.microsoft.us/.default',
+		authorityHost: 'https://login.microsoftonline.us', // [MDE-GOV] Sign in, GCC High; [GRAPH] Azure US Government
+		apiBaseUrl: 'https://api-gov.securitycenter.microsoft.us', // [MDE-GOV] Defender for Endpoint API, GCC High
+		apiScope: 'https://api-gov.securitycenter.microsoft.us/.default', // [MDE-GOV] + [MDE-APP], see above
+		graphBaseUrl: 'https://graph.microsoft.us', // [GRAPH] US Government L4, "GCC High environment"
+		graphScope: 'https://graph.microsoft.us/.default', // [GRAPH-SCOPE] L4 example, word for word
 	},
 	dod: {
-		authorityHost: 'https://login.microsoftonline.us',
-		apiBaseUrl: 'https://api-gov.securitycenter.microsoft.us',
-		apiScope: 'https://api-gov.securitycenter.microsoft.us/.default',
-		graphBaseUrl: 'https://dod-graph.microsoft.us',
-		graphScope: 'https://graph.microsoft.us/.default',
+		authorityHost: 'https://login.microsoftonline.us', // [MDE-GOV] Sign in, DoD; [GRAPH] Azure US Government
+		apiBaseUrl: 'https://api-gov.securitycenter.microsoft.us', // [MDE-GOV] Defender for Endpoint API, DoD
+		apiScope: 'https://api-gov.securitycenter.microsoft.us/.default', // [MDE-GOV] + [MDE-APP], see above
+		graphBaseUrl: 'https://dod-graph.microsoft.us', // [GRAPH] US Government L5 (DOD), "DoD environment"
+		// [GRAPH-SCOPE]: the scope takes the domain of the cloud's Graph root endpoint, dod-graph.microsoft.us
+		// (was https://graph.microsoft.us/.default, the L4 scope).
+		graphScope: 'https://dod-graph.microsoft.us/.default',
 	},
 };
 

@@ -4,6 +4,32 @@ import { requireText } from '../../helpers/validation';
 import { InvalidInputError, sendDefenderRequest, type TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions } from '../utils';
 
+/**
+ * The node version from which new nodes run advanced hunting through Microsoft Graph by default; version 1 nodes
+ * keep the Defender for Endpoint API unless *Use Microsoft Graph* is switched on.
+ *
+ * Why (Microsoft's own words):
+ * - https://learn.microsoft.com/defender-endpoint/api/run-advanced-query-api: "This advanced hunting API is an older
+ *   version with limited capabilities. A more comprehensive version of the advanced hunting API that can query more
+ *   tables is already available in the Microsoft Graph security API." The page's current revision (e.g.
+ *   https://learn.microsoft.com/lt-lt/defender-endpoint/api/run-advanced-query-api, in English) adds: "Retirement
+ *   began in January 2026. After retirement completes, the Microsoft Defender for Endpoint advanced hunting API no
+ *   longer functions. For the retirement timeline, see MC1220762."
+ * - The Logic Apps / Power Automate connector's hunting action, in Microsoft's Azure Connectors SDK reference
+ *   (https://azure.github.io/Connectors-NodeJS-SDK/classes/generated_WdatpExtensions.WdatpClient.html):
+ *   "Advanced Hunting (Deprecated) ... This action is deprecated and will be retired on February 1, 2027. Migrate to
+ *   the Microsoft Graph Security API."
+ * - https://learn.microsoft.com/graph/api/security-security-runhuntingquery: `POST /security/runHuntingQuery` with
+ *   `Query` and an optional `Timespan` ("If not provided, the default timespan of 30 days will be used"), available
+ *   in the global service, US Government L4 and US Government L5 (DOD).
+ */
+export const GRAPH_DEFAULT_VERSION = 1.1;
+
+/** Use Microsoft Graph when a node has no value for *Use Microsoft Graph*: the default of its version. */
+export function defaultUseGraph(typeVersion: number): boolean {
+	return typeVersion >= GRAPH_DEFAULT_VERSION;
+}
+
 /** Defender runs one hunting request for at most 200 s (reference §3.5); wait a little longer for its answer. */
 export const HUNTING_TIMEOUT_MS = 210_000;
 
@@ -19,13 +45,27 @@ const properties: INodeProperties[] = [
 		description:
 			'The KQL query. Data from the last 30 days, at most 100,000 rows; Defender allows 45 queries per minute and 10 minutes of query time per hour.',
 	},
+	// Two definitions of one parameter, told apart by the node version (the n8n-nodes-base way to change a default
+	// without changing saved workflows): n8n stores only values that differ from the default, so a version 1 node
+	// saved without this parameter keeps running on the MDE API, while new nodes (version GRAPH_DEFAULT_VERSION)
+	// start on Microsoft Graph. Why Graph: see GRAPH_DEFAULT_VERSION above.
 	{
 		displayName: 'Use Microsoft Graph (runHuntingQuery)',
 		name: 'useGraph',
 		type: 'boolean',
 		default: false,
+		displayOptions: { show: { '@version': [1] } },
 		description:
-			'Whether to run the query with Microsoft Graph security/runHuntingQuery (Microsoft\'s recommended API, needs the Graph permission ThreatHunting.Read.All) instead of the Defender for Endpoint API (AdvancedQuery.Read.All)',
+			'Whether to run the query with Microsoft Graph security/runHuntingQuery (Microsoft\'s recommended API, needs the Graph permission ThreatHunting.Read.All) instead of the Defender for Endpoint API (AdvancedQuery.Read.All), which Microsoft is retiring',
+	},
+	{
+		displayName: 'Use Microsoft Graph (runHuntingQuery)',
+		name: 'useGraph',
+		type: 'boolean',
+		default: true,
+		displayOptions: { show: { '@version': [{ _cnd: { gte: GRAPH_DEFAULT_VERSION } }] } },
+		description:
+			'Whether to run the query with Microsoft Graph security/runHuntingQuery (Microsoft\'s recommended API, needs the Graph permission ThreatHunting.Read.All) instead of the Defender for Endpoint API (AdvancedQuery.Read.All), which Microsoft is retiring',
 	},
 	{
 		displayName: 'Options',
@@ -117,7 +157,8 @@ export async function execute(
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
 	const query = requireText(this.getNodeParameter('query', itemIndex, ''), 'Query');
-	const useGraph = this.getNodeParameter('useGraph', itemIndex, false) as boolean;
+	// n8n fills in the version's default before execute(); the fallback only matters for a node built without it.
+	const useGraph = this.getNodeParameter('useGraph', itemIndex, defaultUseGraph(this.getNode().typeVersion)) as boolean;
 	const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	// n8n drops the Timespan option while it is hidden (Graph off), so the MDE API never gets one.
 	const timespanText = useGraph && typeof options.timespan === 'string' ? options.timespan.trim() : '';
