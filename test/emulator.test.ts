@@ -855,6 +855,68 @@ describe('indicators', () => {
 	});
 });
 
+describe('list order and direct changes (paging tests)', () => {
+	const names = async (path: string, field: string, query = '') =>
+		(await api('GET', `${path}${query}`)).json.value.map((r: Record<string, string>) => r[field]);
+
+	test('machines, machine actions, indicators: creation order by default; setListOrder sets another; reset() restores it', async () => {
+		for (const n of ['c', 'a', 'b']) emu.machines.create({ computerDnsName: `${n}.contoso.com`, osPlatform: 'Windows11' });
+		expect(await names('/api/machines', 'computerDnsName')).toEqual(['c.contoso.com', 'a.contoso.com', 'b.contoso.com']);
+		emu.setListOrder('machines', 'computerDnsName asc');
+		expect(emu.listOrder).toEqual({ machines: 'computerDnsName asc' });
+		expect(await names('/api/machines', 'computerDnsName')).toEqual(['a.contoso.com', 'b.contoso.com', 'c.contoso.com']);
+		expect(await names('/api/machines', 'computerDnsName', q({ $top: 1, $skip: 1 }))).toEqual(['b.contoso.com']);
+		// $orderby still wins.
+		expect(await names('/api/machines', 'computerDnsName', q({ $orderby: 'computerDnsName desc' }))).toEqual(['c.contoso.com', 'b.contoso.com', 'a.contoso.com']);
+		emu.setListOrder('machines', undefined);
+		expect(await names('/api/machines', 'computerDnsName')).toEqual(['c.contoso.com', 'a.contoso.com', 'b.contoso.com']);
+
+		const machines = emu.machines.all();
+		for (const [i, r] of ['z', 'x', 'y'].entries()) emu.machineActions.create(machines[i].id, 'RunAntiVirusScan', { requestor: `${r}@contoso.com` });
+		emu.setListOrder('machineActions', 'requestor desc');
+		expect(await names('/api/machineactions', 'requestor')).toEqual(['z@contoso.com', 'y@contoso.com', 'x@contoso.com']);
+
+		for (const t of ['t2', 't1']) {
+			emu.indicators.create({ indicatorValue: `${t}.example.org`, indicatorType: 'DomainName', action: 'Block', title: t, description: 'd' });
+		}
+		emu.setListOrder('indicators', 'title asc');
+		expect(await names('/api/indicators', 'title')).toEqual(['t1', 't2']);
+
+		emu.reset();
+		expect(emu.listOrder).toEqual({});
+	});
+
+	test('setListOrder refuses an expression the list cannot sort by', () => {
+		expect(() => emu.setListOrder('machines', 'nope asc')).toThrow(/nope/);
+		expect(emu.listOrder).toEqual({});
+	});
+
+	test('remove and create without HTTP, with the API\'s own rules', async () => {
+		const m = emu.machines.create({ osPlatform: 'Windows11' });
+		const other = emu.machines.create({ osPlatform: 'Windows11' });
+		const action = emu.machineActions.create(m.id, 'Isolate');
+		expect(action).toMatchObject({ type: 'Isolate', status: 'Pending', scope: 'Full', machineId: m.id, requestor: 'n8n Defender emulator app' });
+		expect(() => emu.machineActions.create(m.id, 'Isolate')).toThrow(/Action is already in progress/);
+		expect(emu.machineActions.remove(action.id)).toBe(true);
+		expect(emu.machineActions.remove(action.id)).toBe(false);
+		expect((await api('GET', `/api/machineactions/${action.id}`)).status).toBe(404);
+
+		expect(emu.machines.remove(m.id)).toBe(true);
+		expect(emu.machines.remove(m.id)).toBe(false);
+		expect(emu.machines.get(other.id)).toEqual(other);
+		expect(await names('/api/machines', 'id')).toEqual([other.id]);
+
+		expect(() => emu.indicators.create({ indicatorValue: 'not a hash', indicatorType: 'FileSha1', action: 'Block', title: 't', description: 'd' })).toThrow(
+			/not a valid FileSha1/,
+		);
+		const indicator = emu.indicators.create({ indicatorValue: 'ok.example.org', indicatorType: 'DomainName', action: 'Block', title: 't', description: 'd' });
+		expect(indicator).toMatchObject({ createdByDisplayName: 'n8n Defender emulator app', createdBy: emu.client.clientId });
+		expect(await names('/api/indicators', 'id')).toEqual([indicator.id]);
+		expect(emu.indicators.remove(indicator.id)).toBe(true);
+		expect(emu.indicators.all()).toEqual([]);
+	});
+});
+
 describe('advanced hunting', () => {
 	beforeEach(() => emu.machines.seed(5));
 

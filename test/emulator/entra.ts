@@ -4,6 +4,7 @@
  * for the API routes. Errors follow AAD's shape and AADSTS codes.
  */
 import * as crypto from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError, aadError } from './errors';
 import { base64url, decodeJwt, signJwt, verifyJwtSignature } from './jwt';
 import type { AuthInfo, Router } from './router';
@@ -465,15 +466,19 @@ function openIdConfiguration(origin: string, tenantId: string): Record<string, u
 	};
 }
 
-export function registerEntraRoutes(router: Router, directory: Directory, origin: () => string): void {
+/**
+ * `origin(headers)`: the emulator's own URL as the client named it: its metadata and the token audience use it,
+ * as Entra ID names its own host (see EmulatorOptions.dnsNames).
+ */
+export function registerEntraRoutes(router: Router, directory: Directory, origin: (headers: IncomingHttpHeaders) => string): void {
 	router.add({
 		method: 'GET',
 		pattern: '/:tenant/v2.0/.well-known/openid-configuration',
 		family: 'aad',
-		handler: ({ params }) => {
+		handler: ({ params, headers }) => {
 			const tenantId = directory.resolveTenant(params.tenant);
 			if (!tenantId) throw tenantNotFound(params.tenant, 'invalid_tenant');
-			return { status: 200, json: openIdConfiguration(origin(), tenantId) };
+			return { status: 200, json: openIdConfiguration(origin(headers), tenantId) };
 		},
 	});
 	router.add({
@@ -491,9 +496,9 @@ export function registerEntraRoutes(router: Router, directory: Directory, origin
 			method: 'POST',
 			pattern,
 			family: 'aad',
-			handler: ({ params, body }) => {
+			handler: ({ params, body, headers }) => {
 				const form = body && typeof body === 'object' ? (body as Record<string, string>) : {};
-				return { status: 200, json: directory.token(params.tenant, form, origin()) };
+				return { status: 200, json: directory.token(params.tenant, form, origin(headers)) };
 			},
 		});
 	}

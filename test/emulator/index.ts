@@ -9,7 +9,10 @@ import type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from '
 import { registerAdminRoutes } from './admin';
 import { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, type AddClientOptions, type ClientCredentials } from './entra';
 import type { FaultSpec, RandomFaultSpec } from './faults';
-import { packageBytes } from './machines';
+import { actionSchema, machineSchema, packageBytes } from './machines';
+import { indicatorSchema, readIndicator } from './indicators';
+import { compileOrderBy, MDE_DIALECT } from './odata';
+import type { ListOrders, OrderedList } from './state';
 import { DEFAULT_API_PROFILE, toApiProfile, type ApiProfile } from './profiles';
 import { EmulatorServer } from './server';
 import type { RequestLogEntry, StatsSnapshot } from './stats';
@@ -41,6 +44,13 @@ export interface EmulatorOptions {
 	 * An unknown name throws, listing the valid ones.
 	 */
 	apiProfile?: ApiProfile;
+	/**
+	 * Extra DNS names the emulator answers to, e.g. `['defender.test']` for a client that reaches it under that
+	 * name through a proxy: they join the server certificate's subjectAltName (always IP:127.0.0.1 and localhost),
+	 * and a client that uses one gets Entra ID metadata (issuer, token endpoint) naming it, as Entra ID names its
+	 * own host (MSAL rejects an issuer on another host than the authority's).
+	 */
+	dnsNames?: string[];
 }
 
 export interface Emulator {
@@ -64,6 +74,15 @@ export interface Emulator {
 	readonly apiProfile: ApiProfile;
 	/** Switches the API profile at runtime (until the next call or reset()); an unknown name throws. */
 	setApiProfile(profile: ApiProfile): void;
+
+	/** Base orders of the machine, machine action and indicator lists (unset: creation order). */
+	readonly listOrder: Readonly<ListOrders>;
+	/**
+	 * Lists `list` without `$orderby` in this order, an `$orderby` expression on its filterable properties
+	 * (`'computerDnsName asc'`, `'creationDateTimeUtc desc'`; ties by `id asc`); undefined = creation order again.
+	 * A bad expression throws. Until the next call or reset().
+	 */
+	setListOrder(list: OrderedList, orderby: string | undefined): void;
 
 	addClient(options?: AddClientOptions): ClientCredentials;
 	/** Adds a tenant GUID, or a domain name as an alias of the default tenant; returns the tenant GUID. */
@@ -91,6 +110,8 @@ export interface Emulator {
 		create(partial?: Partial<Machine>): Machine;
 		get(idOrName: string): Machine | undefined;
 		all(): readonly Machine[];
+		/** Drops a machine from the list; false when unknown. */
+		remove(id: string): boolean;
 	};
 
 	readonly machineActions: {
@@ -98,10 +119,21 @@ export interface Emulator {
 		script(machineId: string, type: MachineActionType, outcome: MachineActionOutcome): void;
 		get(id: string): MachineAction | undefined;
 		all(): MachineAction[];
+		/**
+		 * Queues an action of `type` on the machine as the API would (same "already in progress" rule), without an
+		 * HTTP call; `requestor` defaults to the default client's display name.
+		 */
+		create(machineId: string, type: MachineActionType, options?: { requestor?: string; comment?: string }): MachineAction;
+		/** Drops an action from the list; false when unknown. */
+		remove(id: string): boolean;
 	};
 
 	readonly indicators: {
 		all(): Indicator[];
+		/** Submits an indicator as `POST /api/indicators` would (same body, validation and upsert), as the default client. */
+		create(body: Record<string, unknown>): Indicator;
+		/** Deletes an indicator; false when unknown. */
+		remove(id: string): boolean;
 	};
 
 	readonly faults: {
@@ -126,6 +158,9 @@ export interface Emulator {
 	setRateLimits(enabled: boolean, timeScale?: number): void;
 }
 
+/** Display name of the default client (the requestor / creator of what the emulator handle creates). */
+const DEFAULT_APP_NAME = 'n8n Defender emulator app';
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
 	const apiProfile = options.apiProfile === undefined ? DEFAULT_API_PROFILE : toApiProfile(options.apiProfile);
 	const ca = ensureCa(options.caDir);
@@ -138,12 +173,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		seed: options.seed ?? 1,
 		ca,
 		apiProfile,
+		dnsNames: options.dnsNames,
 	});
 	const { state } = core;
 	const client = state.directory.addClient({
 		clientId: DEFAULT_CLIENT_ID,
 		clientSecret: options.clientSecret,
-		displayName: 'n8n Defender emulator app',
+		displayName: DEFAULT_APP_NAME,
 	});
 	const url = await core.listen(options.port ?? 0);
 
@@ -160,6 +196,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		},
 		setApiProfile: (profile) => {
 			state.apiProfile = toApiProfile(profile);
+		},
+		get listOrder() {
+			return { ...state.listOrder };
+		},
+		setListOrder: (list, orderby) => {
+			const schemas = { machines: machineSchema, machineActions: actionSchema, indicators: indicatorSchema };
+			const schema = schemas[list];
+			if (!schema) throw new Error(`Unknown list "${String(list)}"; use one of ${Object.keys(schemas).join(', ')}`);
+			if (orderby === undefined || orderby.trim() === '') {
+				delete state.listOrder[list];
+				return;
+			}
+			compileOrderBy(orderby, schema as never, MDE_DIALECT);
+			state.listOrder[list] = orderby;
 		},
 		addClient: (opts) => state.directory.addClient(opts),
 		addTenant: (id) => state.directory.addTenant(id),
@@ -180,13 +230,31 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 			create: (partial) => state.machines.create(partial),
 			get: (id) => state.machines.get(id),
 			all: () => state.machines.all(),
+			remove: (id) => state.machines.remove(id),
 		},
 		machineActions: {
 			script: (machineId, type, outcome) => state.actions.script(machineId, type, outcome),
 			get: (id) => state.actions.get(id),
 			all: () => state.actions.all().map((a) => ({ ...a })),
+			create: (machineId, type, opts = {}) => {
+				const machine = state.machines.get(machineId);
+				if (!machine) throw new Error(`Unknown machine ${machineId}`);
+				return { ...state.actions.createByType(machine, type, opts.requestor ?? DEFAULT_APP_NAME, opts.comment ?? 'emulator') };
+			},
+			remove: (id) => state.actions.remove(id),
 		},
-		indicators: { all: () => state.indicators.all() },
+		indicators: {
+			all: () => state.indicators.all(),
+			create: (body) =>
+				state.indicators.upsert(readIndicator(body, state.clock), {
+					clientId: client.clientId,
+					tenantId: state.directory.defaultTenantId,
+					roles: ['Ti.ReadWrite.All'],
+					appName: DEFAULT_APP_NAME,
+					audience: '',
+				}),
+			remove: (id) => state.indicators.delete(id),
+		},
 		faults: {
 			inject: (spec) => state.faults.inject(spec),
 			random: (spec) => state.faults.setRandom(spec),

@@ -36,7 +36,7 @@ type IndicatorInput = Omit<
 >;
 
 /** Validates a submitted indicator; throws 400 with the specific MDE error code. */
-function readIndicator(body: unknown, clock: Clock): IndicatorInput {
+export function readIndicator(body: unknown, clock: Clock): IndicatorInput {
 	const b = new BodyReader(body).only(BODY_KEYS);
 	const indicatorType = b.enumValue('indicatorType', INDICATOR_TYPES, { required: true }) as string;
 	const indicatorValue = b.requiredString('indicatorValue').trim();
@@ -153,7 +153,7 @@ export class IndicatorStore {
 	}
 }
 
-const indicatorSchema: EntitySchema<Indicator> = {
+export const indicatorSchema: EntitySchema<Indicator> = {
 	typeName: 'microsoft.windowsDefenderATP.api.Indicator',
 	keyField: 'id',
 	fields: {
@@ -195,7 +195,13 @@ export function registerIndicatorRoutes(router: Router, state: EmulatorState): v
 			// Ti.ReadWrite (without .All) only sees the app's own indicators.
 			const seesAll = me.roles.includes('Ti.ReadWrite.All') || me.roles.includes('Ti.Read.All');
 			const visible = indicators.all().filter((i) => seesAll || i.createdBy === me.clientId);
-			const { page } = listItems(visible, query, { schema: indicatorSchema, dialect: MDE_DIALECT, maxTop: 10000, defaultTop: 10000 });
+			const { page } = listItems(visible, query, {
+				schema: indicatorSchema,
+				dialect: MDE_DIALECT,
+				maxTop: 10000,
+				defaultTop: 10000,
+				defaultOrderBy: state.listOrder.indicators,
+			});
 			return { status: 200, json: { '@odata.context': context('Indicators'), value: page } };
 		},
 	});

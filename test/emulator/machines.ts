@@ -66,6 +66,16 @@ export class MachineStore {
 		return this.list.find((m) => m.computerDnsName.toLowerCase() === name || m.computerDnsName.toLowerCase().split('.')[0] === name);
 	}
 
+	/** Removes a machine (as if it left the tenant's device list); false when unknown. */
+	remove(id: string): boolean {
+		const index = this.byId.get(id.toLowerCase());
+		if (index === undefined) return false;
+		this.list.splice(index, 1);
+		this.byId.clear();
+		this.list.forEach((m, i) => this.byId.set(m.id, i));
+		return true;
+	}
+
 	update(id: string, patch: Partial<Machine>): Machine {
 		const index = this.byId.get(id);
 		if (index === undefined) throw new Error(`Unknown machine ${id}`);
@@ -78,7 +88,7 @@ export class MachineStore {
 	}
 }
 
-const machineSchema: EntitySchema<Machine> = {
+export const machineSchema: EntitySchema<Machine> = {
 	typeName: 'microsoft.windowsDefenderATP.api.PublicMachine',
 	keyField: 'id',
 	fields: {
@@ -227,6 +237,22 @@ export class MachineActionStore {
 		return { ...action };
 	}
 
+	/** An action of `type` on `machine` as the API would queue it (same duplicate rule), without an HTTP call. */
+	createByType(machine: Machine, type: MachineActionType, requestor: string, comment: string): MachineAction {
+		const def = Object.values(ACTIONS).find((a) => a.type === type);
+		if (!def) throw new Error(`Unknown machine action type ${type}; use one of ${Object.values(ACTIONS).map((a) => a.type).join(', ')}`);
+		return this.create(machine, def, requestor, comment, def.scope?.default ?? null, def.sha1 ? '0'.repeat(40) : null);
+	}
+
+	/** Removes an action from the list (as if it aged out); false when unknown. */
+	remove(id: string): boolean {
+		const record = this.byId.get(id.toLowerCase());
+		if (!record) return false;
+		this.byId.delete(id.toLowerCase());
+		this.records.splice(this.records.indexOf(record), 1);
+		return true;
+	}
+
 	get(id: string): MachineAction | undefined {
 		const record = this.byId.get(id.toLowerCase());
 		return record ? { ...this.refresh(record) } : undefined;
@@ -270,7 +296,7 @@ export class MachineActionStore {
 	}
 }
 
-const actionSchema: EntitySchema<MachineAction> = {
+export const actionSchema: EntitySchema<MachineAction> = {
 	typeName: 'microsoft.windowsDefenderATP.api.MachineAction',
 	keyField: 'id',
 	fields: {
@@ -360,7 +386,13 @@ export function registerMachineRoutes(router: Router, state: EmulatorState): voi
 		pattern: '/api/machines',
 		roles: MACHINE_READ_ROLES,
 		handler: ({ query }) => {
-			const { page } = listItems(machines.all(), query, { schema: machineSchema, dialect: MDE_DIALECT, maxTop: 10000, defaultTop: 10000 });
+			const { page } = listItems(machines.all(), query, {
+				schema: machineSchema,
+				dialect: MDE_DIALECT,
+				maxTop: 10000,
+				defaultTop: 10000,
+				defaultOrderBy: state.listOrder.machines,
+			});
 			return { status: 200, json: { '@odata.context': context('Machines'), value: page } };
 		},
 	});
@@ -467,7 +499,13 @@ export function registerMachineRoutes(router: Router, state: EmulatorState): voi
 		pattern: '/api/machineactions',
 		roles: MACHINE_READ_ROLES,
 		handler: ({ query }) => {
-			const { page } = listItems(actions.all(), query, { schema: actionSchema, dialect: MDE_DIALECT, maxTop: 10000, defaultTop: 10000 });
+			const { page } = listItems(actions.all(), query, {
+				schema: actionSchema,
+				dialect: MDE_DIALECT,
+				maxTop: 10000,
+				defaultTop: 10000,
+				defaultOrderBy: state.listOrder.machineActions,
+			});
 			return { status: 200, json: { '@odata.context': context('MachineActions'), value: page.map((a) => ({ ...a })) } };
 		},
 	});

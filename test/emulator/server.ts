@@ -3,7 +3,7 @@
  * parse → route → fault injection → token check → role check → rate limit → handler → log.
  */
 import * as https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AlertStore, registerAlertRoutes } from './alerts';
 import { Clock } from './clock';
@@ -33,6 +33,8 @@ export interface ServerOptions {
 	ca: CaPaths;
 	/** API profile at start; reset() goes back to it. */
 	apiProfile: ApiProfile;
+	/** Extra DNS names in the server certificate's subjectAltName (besides 127.0.0.1 and localhost). */
+	dnsNames?: readonly string[];
 }
 
 const MAX_BODY_BYTES = 50 * 1024 * 1024;
@@ -105,6 +107,8 @@ export class EmulatorServer {
 	readonly router = new Router();
 	private readonly server: https.Server;
 	private origin = '';
+	/** Extra names in the certificate; a client using one gets Entra ID metadata naming it (see originFor). */
+	private readonly dnsNames: Set<string>;
 	private readonly seed: number;
 	private readonly apiProfile: ApiProfile;
 
@@ -128,15 +132,17 @@ export class EmulatorServer {
 			rateLimiter: new RateLimiter(options.rateLimits, options.rateLimitTimeScale),
 			stats: new Stats(),
 			apiProfile: options.apiProfile,
+			listOrder: {},
 		};
-		registerEntraRoutes(this.router, directory, () => this.origin);
+		registerEntraRoutes(this.router, directory, (headers) => this.originFor(headers));
 		registerAlertRoutes(this.router, this.state);
 		registerMachineRoutes(this.router, this.state);
 		registerIndicatorRoutes(this.router, this.state);
 		registerHuntingRoutes(this.router, this.state);
 		registerGraphRoutes(this.router, this.state);
 
-		const { keyPem, certPem } = issueServerCertificate(options.ca);
+		this.dnsNames = new Set((options.dnsNames ?? []).map((name) => name.toLowerCase()));
+		const { keyPem, certPem } = issueServerCertificate(options.ca, options.dnsNames);
 		this.server = https.createServer({ key: keyPem, cert: certPem }, (req, res) => {
 			this.handle(req, res).catch((error: unknown) => {
 				process.stderr.write(`[mde-emulator] unhandled error: ${String((error as Error)?.stack ?? error)}\n`);
@@ -155,6 +161,7 @@ export class EmulatorServer {
 	reset(): void {
 		const s = this.state;
 		s.apiProfile = this.apiProfile;
+		s.listOrder = {};
 		s.rng.reseed(this.seed);
 		s.clock.reset();
 		s.alerts.clear();
@@ -177,6 +184,16 @@ export class EmulatorServer {
 		const address = this.server.address() as AddressInfo;
 		this.origin = `https://${host}:${address.port}`;
 		return this.origin;
+	}
+
+	/**
+	 * The origin Entra ID metadata and token audiences name: `https://<name>:<port>` when the client reached the
+	 * emulator under one of its extra DNS names (as Entra ID names its own public host, and MSAL checks the issuer's
+	 * host against the authority's), else the listening address.
+	 */
+	private originFor(headers: IncomingHttpHeaders): string {
+		const name = (typeof headers.host === 'string' ? headers.host : '').toLowerCase().replace(/:\d+$/, '');
+		return this.dnsNames.has(name) ? `https://${name}:${new URL(this.origin).port}` : this.origin;
 	}
 
 	close(): Promise<void> {

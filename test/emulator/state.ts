@@ -25,5 +25,14 @@ export interface EmulatorState {
 	stats: Stats;
 	/** How the alert list endpoints treat undocumented query features (profiles.ts); read per request. */
 	apiProfile: ApiProfile;
+	/**
+	 * Order of the machine, machine action and indicator lists without `$orderby`, as an `$orderby` expression
+	 * (e.g. `computerDnsName asc`); unset = creation order. Models an API listing by a key that new rows can land
+	 * anywhere in (paging tests). Read per request.
+	 */
+	listOrder: ListOrders;
 }
+
+export type OrderedList = 'machines' | 'machineActions' | 'indicators';
+export type ListOrders = Partial<Record<OrderedList, string>>;
 

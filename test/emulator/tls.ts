@@ -37,13 +37,19 @@ function withTempDir<T>(fn: (dir: string) => T): T {
 /**
  * Issues a fresh server key and certificate for 127.0.0.1/localhost, signed by the CA.
  * A new one per start keeps the CA the only long-lived secret.
+ * `dnsNames` adds host names to the subjectAltName (e.g. `defender.test`, reached through a test proxy).
  */
-export function issueServerCertificate(ca: CaPaths = ensureCa()): ServerCertificate {
+export function issueServerCertificate(ca: CaPaths = ensureCa(), dnsNames: readonly string[] = []): ServerCertificate {
+	for (const name of dnsNames) {
+		if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name)) {
+			throw new Error(`Not a DNS name for the emulator certificate: ${JSON.stringify(name)}`);
+		}
+	}
 	return withTempDir((dir) => {
 		fs.writeFileSync(
 			path.join(dir, 'ext.cnf'),
 			[
-				'subjectAltName=IP:127.0.0.1,DNS:localhost',
+				`subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...dnsNames.map((name) => `DNS:${name}`)].join(',')}`,
 				'basicConstraints=critical,CA:FALSE',
 				'keyUsage=critical,digitalSignature,keyEncipherment',
 				'extendedKeyUsage=serverAuth',

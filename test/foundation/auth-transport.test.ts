@@ -22,30 +22,12 @@ import {
 	pollContext,
 	type NodeHarness,
 } from '../helpers/n8n';
+import { createObserver } from '../helpers/observed';
 
-const observed: string[] = [];
+const { observed, observe, captured } = createObserver();
 const logLines: string[] = [];
 const secrets: string[] = [];
 
-function observe(value: unknown): void {
-	if (value instanceof Error) {
-		const e = value as Error & { description?: string; cause?: unknown };
-		observed.push(e.message, String(e.description ?? ''), JSON.stringify(e), String(e.stack ?? ''));
-	} else {
-		observed.push(typeof value === 'string' ? value : JSON.stringify(value));
-	}
-}
-
-async function captured<T>(work: () => Promise<T>): Promise<T> {
-	try {
-		const result = await work();
-		observe(result);
-		return result;
-	} catch (error) {
-		observe(error);
-		throw error;
-	}
-}
 
 let emu: Emulator;
 let harness: NodeHarness;

@@ -1,8 +1,10 @@
 import { createHash, X509Certificate } from 'crypto';
-import { get as httpsGet } from 'https';
 import { ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
 
 import type { DefenderCredentials } from './credentials';
+import { SignInNetworkClient, SignInNetworkError } from './signInNetwork';
+
+export { signInSettings } from './signInNetwork';
 
 export type ApiResource = 'mde' | 'graph';
 
@@ -13,12 +15,18 @@ export interface AccessToken {
 	roles: string[];
 }
 
+interface SignIn {
+	application: ConfidentialClientApplication;
+	/** Its network client: the API calls' proxy, a timeout, and why the last metadata request failed. */
+	network: SignInNetworkClient;
+}
+
 /**
  * One MSAL application per credential, for the life of the n8n process: MSAL's in-memory cache then serves a
  * token until shortly before it expires, so a credential costs one token request per token lifetime, not one
  * per poll or item. The key hashes everything that identifies the principal, so tenants never share tokens.
  */
-const applications = new Map<string, ConfidentialClientApplication>();
+const applications = new Map<string, SignIn>();
 /** Concurrent callers wait for the same token request instead of each sending one. */
 const inFlight = new Map<string, Promise<AccessToken>>();
 
@@ -38,7 +46,7 @@ function credentialKey(c: DefenderCredentials): string {
 		.digest('hex');
 }
 
-function createApplication(c: DefenderCredentials): ConfidentialClientApplication {
+function createApplication(c: DefenderCredentials): SignIn {
 	const authorityUrl = new URL(c.endpoints.authorityHost);
 	const auth: ConstructorParameters<typeof ConfidentialClientApplication>[0]['auth'] = {
 		clientId: c.clientId,
@@ -56,13 +64,17 @@ function createApplication(c: DefenderCredentials): ConfidentialClientApplicatio
 	} else {
 		auth.clientSecret = c.clientSecret;
 	}
-	return new ConfidentialClientApplication({
+	const network = new SignInNetworkClient();
+	const application = new ConfidentialClientApplication({
 		auth,
 		system: {
 			// MSAL logs nothing with PII; the secret and tokens never reach any log.
 			loggerOptions: { piiLoggingEnabled: false, logLevel: LogLevel.Error, loggerCallback: () => {} },
+			// The metadata GET and the token POST take the API calls' proxy route, with a timeout (signInNetwork.ts).
+			networkClient: network,
 		},
 	});
+	return { application, network };
 }
 
 export function scopeFor(c: DefenderCredentials, resource: ApiResource): string {
@@ -103,11 +115,12 @@ export async function getAccessToken(
 	const pending = inFlight.get(flightKey);
 	if (pending) return await pending;
 
-	let application = applications.get(key);
-	if (!application) {
-		application = createApplication(c);
-		applications.set(key, application);
+	let signIn = applications.get(key);
+	if (!signIn) {
+		signIn = createApplication(c);
+		applications.set(key, signIn);
 	}
+	const { application, network } = signIn;
 	const request = application
 		.acquireTokenByClientCredential({ scopes: [scopeFor(c, resource)], skipCache: options.forceRefresh === true })
 		.then((result) => {
@@ -118,11 +131,13 @@ export async function getAccessToken(
 				roles: tokenRoles(result.accessToken),
 			};
 		})
-		.catch(async (error: unknown) => {
+		.catch((error: unknown) => {
 			if (error instanceof AuthenticationError) throw error;
-			// MSAL reports a failed metadata download without its cause; fetch it once to tell the user why.
-			const cause = /endpoints_resolution_error/i.test(collectText(error)) ? await fetchDiscoveryCause(c) : '';
-			throw translateAuthError(error, c, cause);
+			// MSAL reports a failed metadata download without its cause; the network client kept it.
+			const cause = /endpoints_resolution_error/i.test(collectText(error)) ? network.lastGetFailure : undefined;
+			const failure = error instanceof SignInNetworkError ? error : cause instanceof SignInNetworkError ? cause : undefined;
+			if (failure) throw new AuthenticationError(failure.errorMessage, c);
+			throw translateAuthError(error, c, typeof cause === 'string' ? cause : '');
 		})
 		.finally(() => inFlight.delete(flightKey));
 	inFlight.set(flightKey, request);
@@ -176,21 +191,6 @@ function collectText(error: unknown): string {
 }
 
 const NETWORK_CODES = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|CERT_[A-Z_]+|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT)\b/;
-
-/** What the tenant's OpenID metadata endpoint answers: an AADSTS error, or the network error code. */
-async function fetchDiscoveryCause(c: DefenderCredentials): Promise<string> {
-	const url = `${c.endpoints.authorityHost}/${encodeURIComponent(c.tenantId)}/v2.0/.well-known/openid-configuration`;
-	return await new Promise((resolve) => {
-		const request = httpsGet(url, { timeout: 10_000 }, (response) => {
-			let body = '';
-			response.setEncoding('utf8');
-			response.on('data', (chunk: string) => (body = (body + chunk).slice(0, 4000)));
-			response.on('end', () => resolve(`HTTP ${response.statusCode} ${body}`));
-		});
-		request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-		request.on('error', (e: Error & { code?: string }) => resolve(`${e.code ?? ''} ${e.message}`));
-	});
-}
 
 export function translateAuthError(error: unknown, c: DefenderCredentials, cause = ''): AuthenticationError {
 	const text = `${collectText(error)} ${cause}`;

@@ -438,14 +438,145 @@ export async function* mdeListPages<T = IDataObject>(
 	}
 }
 
-/** Every alert, machine or indicator of an MDE list (up to `limit`), read page by page. */
-export async function mdeListAll<T = IDataObject>(
+/** Tunables of `mdeListStable`; tests shrink the page to make paging visible with a few rows. */
+export const stableListSettings = {
+	/** Rows per request (`$top`), at most MDE_MAX_PAGE_SIZE. */
+	pageSize: MDE_MAX_PAGE_SIZE,
+	/** Rows before the end of the last answer that each next request reads again, to find its place. */
+	overlap: 100,
+	/** Answers that may miss their place (each widens the re-read) without the listing getting further, before it gives up. */
+	maxRereads: 30,
+};
+
+/** The list changed so fast between page requests that the listing could not find its place in it. */
+export class ListChangedError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'ListChangedError';
+	}
+}
+
+/**
+ * Every row of an MDE list endpoint (up to `limit`) read with `$top`/`$skip` such that rows added or removed
+ * between page requests make no row appear twice and none that existed throughout the listing go missing.
+ *
+ * Why not an order or a key. Microsoft documents `$filter`, `$top` (≤ 10,000) and `$skip` for these lists, and
+ * no `$orderby` and no order:
+ * - List machines API (https://learn.microsoft.com/en-us/defender-endpoint/api/get-machines): `$filter` on
+ *   computerDnsName, id, version, deviceValue, aadDeviceId, machineTags, lastSeen, exposureLevel, onboardingStatus,
+ *   lastIpAddress, healthStatus, osPlatform, riskScore, rbacGroupId.
+ * - List MachineActions API (https://learn.microsoft.com/en-us/defender-endpoint/api/get-machineactions-collection):
+ *   `$filter` on id, status, machineId, type, requestor, creationDateTimeUtc.
+ * - List Indicators API (https://learn.microsoft.com/en-us/defender-endpoint/api/get-ti-indicators-collection):
+ *   `$filter` on application, createdByDisplayName, expirationTime, generateAlert, title, rbacGroupNames,
+ *   rbacGroupIds, indicatorValue, indicatorType, creationTimeDateTimeUtc, createdBy, action, severity.
+ * - OData queries with Microsoft Defender for Endpoint
+ *   (https://learn.microsoft.com/en-us/defender-endpoint/api/exposed-apis-odata-samples) lists the same kind of
+ *   filterable properties; its examples (and those of the three pages) use on these lists only `riskScore eq`,
+ *   `healthStatus ne`, `startswith(computerDnsName, …)`, `requestor eq`, `type eq`, `machineId eq`, `action eq` and,
+ *   the one time field, `lastSeen gt 2018-08-01Z`. No operator is shown for creationDateTimeUtc (machine actions) or
+ *   creationTimeDateTimeUtc (indicators).
+ * A complete time-window scan (as the trigger's cursor does on alerts) needs a bounded window `field ge A and
+ * field lt B` on a field that does not change: machines document only `gt` on lastSeen, which moves every time a
+ * device reports; the machine-action and indicator creation times document no operator at all. So no documented
+ * order or keyset exists, and this reads by offset and checks its place on every page instead.
+ *
+ * The assumption (the least any `$skip` paging needs): the API lists rows in some order that is the same for every
+ * request of the same query, apart from rows added or removed in between (for example by creation or by an internal
+ * key; newest first counts too). Then every row that existed throughout is returned, and no row twice. If the API
+ * orders by a field that changes (a row moves while the list is read), the row that moved may be missed (never
+ * repeated); only if that coincides with `overlap` or more removals before a page boundary in the same gap (rows
+ * that moved away count) can a row behind it be missed too.
+ *
+ * How. Rows are kept in memory by id (`id`); a row whose id was already returned is dropped (the first copy stays;
+ * a row without an id is always kept).
+ * The first request starts at 0. Every next request starts `overlap` rows before the end of the previous answer,
+ * `$skip = end − overlap`, so it must contain rows already read. An answer is *anchored* when it starts at 0 or
+ * contains a row already read (at any place):
+ * - Invariant: for every row read so far, every surviving row listed before it has been read too. It holds after the
+ *   first answer (a prefix of the list). An anchored answer is one contiguous stretch of the current list holding a
+ *   read row K; each row X in it is preceded by survivors listed before K (read, by the invariant for K) or between
+ *   K and X (in this answer): the invariant holds for X. Inserts or deletes before the boundary only shift where K
+ *   is found, which is why the anchor is looked for anywhere in the answer and not at a fixed place.
+ * - An anchored answer shorter than asked ends the list: every survivor after its anchor was in it, every survivor
+ *   before it was read. Complete.
+ * - An answer without a read row (`overlap` or more rows before the boundary were removed, so the list moved past
+ *   the place asked for) proves nothing: it is discarded and asked again from further back (twice as many rows
+ *   back each time, at worst from 0, which always anchors). Discarding keeps the invariant: only anchored answers
+ *   add rows. After `maxRereads` such answers without getting past the furthest position reached (the list keeps
+ *   changing faster than it is read) this throws ListChangedError rather than return a list that may be incomplete.
+ *   Termination: a run of misses ends at 0 at the latest; between misses every answer moves forward.
+ * Costs: `overlap` re-read rows per page (1 % at 10,000 per page), one more request per re-read; a list that fits
+ * one page is one request, as before. Limit: rows are returned in the order read until `limit` rows were returned;
+ * `$top` asks for no more new rows than still wanted.
+ */
+export async function mdeListStable<T extends IDataObject = IDataObject>(
 	ctx: TransportContext,
 	path: string,
 	qs: DefenderRequest['qs'] = {},
-	options: { pageSize?: number; limit?: number } = {},
+	options: {
+		limit?: number;
+		pageSize?: number;
+		overlap?: number;
+		/** A 404 answer counts as an empty page (GET /api/machines answers 404 when no machine matches). */
+		notFoundIsEmpty?: boolean;
+	} = {},
 ): Promise<T[]> {
-	const all: T[] = [];
-	for await (const page of mdeListPages<T>(ctx, path, qs, options)) all.push(...page);
-	return all;
+	const pageSize = Math.max(2, Math.min(options.pageSize ?? stableListSettings.pageSize, MDE_MAX_PAGE_SIZE));
+	const overlap = Math.max(1, Math.min(options.overlap ?? stableListSettings.overlap, pageSize - 1));
+	const limit = options.limit ?? Number.POSITIVE_INFINITY;
+	const key = (row: T): string | undefined =>
+		typeof row.id === 'string' || typeof row.id === 'number' ? String(row.id) : undefined;
+	const read = new Set<string>();
+	const rows: T[] = [];
+	/** Position just after the last anchored answer, and how many rows before it the next request re-reads. */
+	let end = 0;
+	let back = 0;
+	/** Misses since the listing last got past `furthest`. */
+	let rereads = 0;
+	let furthest = 0;
+	while (rows.length < limit) {
+		const skip = Math.max(0, end - back);
+		const top = Math.min(pageSize, end - skip + (limit - rows.length));
+		let page: T[];
+		try {
+			const response = await sendDefenderRequest(ctx, { method: 'GET', path, qs: { ...qs, $top: top, $skip: skip || undefined } });
+			page = ((response.body as { value?: T[] })?.value ?? []) as T[];
+		} catch (error) {
+			if (!(options.notFoundIsEmpty && error instanceof DefenderApiError && error.status === 404)) throw error;
+			page = [];
+		}
+		const anchored =
+			skip === 0 ||
+			page.some((row) => {
+				const id = key(row);
+				return id !== undefined && read.has(id);
+			});
+		if (!anchored) {
+			if (++rereads > stableListSettings.maxRereads) {
+				throw new ListChangedError(
+					`GET ${path}: the list changed faster than it could be read (${stableListSettings.maxRereads} re-reads without getting further: rows before a page boundary kept being removed). Run it again, or narrow it with filters.`,
+				);
+			}
+			back = Math.max(overlap, (end - skip) * 2);
+			continue;
+		}
+		for (const row of page) {
+			const id = key(row);
+			if (id !== undefined) {
+				if (read.has(id)) continue;
+				read.add(id);
+			}
+			rows.push(row);
+			if (rows.length >= limit) break;
+		}
+		if (page.length < top) break;
+		end = skip + page.length;
+		back = overlap;
+		if (end > furthest) {
+			furthest = end;
+			rereads = 0;
+		}
+	}
+	return rows;
 }

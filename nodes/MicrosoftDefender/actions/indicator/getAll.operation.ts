@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { mdeListAll, odataString, type TransportContext } from '../../transport';
+import { mdeListStable, odataString, type TransportContext } from '../../transport';
 import { requireText } from '../../helpers/validation';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { indicatorActionOptions, indicatorSeverityOptions, indicatorTypeOptions } from './fields';
@@ -81,7 +81,10 @@ export function indicatorFilter(filters: IDataObject): string | undefined {
 	return clauses.length ? clauses.join(' and ') : undefined;
 }
 
-/** GET /api/indicators with `$filter`, paged with `$top`/`$skip`; one output item per indicator. */
+/**
+ * GET /api/indicators with `$filter`, paged with `$top`/`$skip` so that indicators added or removed meanwhile are
+ * neither repeated nor skipped (see mdeListStable); one output item per indicator.
+ */
 export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
@@ -91,6 +94,6 @@ export async function execute(
 	const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
 	const filter = indicatorFilter(filters);
 
-	const indicators = await mdeListAll(transport, '/api/indicators', { $filter: filter }, { limit });
+	const indicators = await mdeListStable(transport, '/api/indicators', { $filter: filter }, { limit });
 	return indicators.length ? toOutput(this, itemIndex, indicators) : [];
 }

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { splitList, validateDateTime } from '../../helpers/validation';
-import { DefenderApiError, InvalidInputError, mdeListAll, odataString, type TransportContext } from '../../transport';
+import { InvalidInputError, mdeListStable, odataString, type TransportContext } from '../../transport';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 
 export const HEALTH_STATUSES = [
@@ -133,12 +133,8 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const limit = readLimit(this, itemIndex);
 	const filter = machineFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
-	const machines: IDataObject[] = [];
-	try {
-		machines.push(...(await mdeListAll(transport, '/api/machines', { $filter: filter }, { limit })));
-	} catch (error) {
-		// Defender answers 404 instead of an empty list when no machine matches ("no recent machines").
-		if (!(error instanceof DefenderApiError && error.status === 404)) throw error;
-	}
+	// Paged so that machines added or removed meanwhile are neither repeated nor skipped (see mdeListStable).
+	// Defender answers 404 instead of an empty list when no machine matches ("no recent machines").
+	const machines = await mdeListStable(transport, '/api/machines', { $filter: filter }, { limit, notFoundIsEmpty: true });
 	return toOutput(this, itemIndex, machines);
 }

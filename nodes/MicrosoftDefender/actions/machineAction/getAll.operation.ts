@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { requireText, validateDateTime, validateMachineId } from '../../helpers/validation';
-import { mdeListAll, odataString, type TransportContext } from '../../transport';
+import { mdeListStable, odataString, type TransportContext } from '../../transport';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { MACHINE_ACTION_STATUS_OPTIONS, MACHINE_ACTION_TYPE_OPTIONS } from './shared';
 
@@ -89,6 +89,7 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const limit = readLimit(this, itemIndex);
 	const filter = machineActionFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
-	const actions = await mdeListAll(transport, '/api/machineactions', { $filter: filter }, { limit });
+	// Paged so that actions added or removed meanwhile are neither repeated nor skipped (see mdeListStable).
+	const actions = await mdeListStable(transport, '/api/machineactions', { $filter: filter }, { limit });
 	return toOutput(this, itemIndex, actions);
 }
