@@ -599,6 +599,72 @@ describe('faults', () => {
 		expect(first.filter((s) => s !== 200).length).toBeGreaterThan(3);
 		expect(await run()).toEqual(first);
 	});
+
+	describe('acted, then … (after: true)', () => {
+		const comments = (id: string) => emu.alerts.get(id)!.comments.map((c) => c.comment);
+		const last = () => emu.requestLog[emu.requestLog.length - 1];
+
+		test('reset after: the comment is added, then the connection drops without an answer', async () => {
+			const alert = emu.alerts.create({});
+			emu.faults.inject({ kind: 'reset', after: true, match: /^PATCH \/api\/alerts\// });
+			await expect(api('PATCH', `/api/alerts/${alert.id}`, { comment: 'once' })).rejects.toThrow(/socket hang up|ECONNRESET/);
+			expect(comments(alert.id)).toEqual(['once']);
+			expect(last()).toMatchObject({ method: 'PATCH', status: 0, fault: 'reset', handledStatus: 200 });
+		});
+
+		test('500 after: the tag is added, then the client gets HTTP 500 in the API error shape', async () => {
+			const [machine] = emu.machines.seed(1);
+			emu.faults.inject({ kind: '500', after: true, match: /^POST \/api\/machines\/[^/]+\/tags$/ });
+			const res = await api('POST', `/api/machines/${machine.id}/tags`, { Value: 'after-500', Action: 'Add' });
+			expect(res.status).toBe(500);
+			expect(res.json.error.code).toBe('InternalServerError');
+			expect(emu.machines.get(machine.id)!.machineTags).toContain('after-500');
+			expect(last()).toMatchObject({ status: 500, fault: '500', handledStatus: 200 });
+		});
+
+		test('503 and 504 after: the indicator exists, the client sees the error (503 with its Retry-After)', async () => {
+			emu.faults.inject({ kind: '503', after: true, retryAfterSeconds: 4, match: /^POST \/api\/indicators$/ });
+			const body = { indicatorValue: 'after.example.com', indicatorType: 'DomainName', action: 'Alert', title: 't', description: 'd' };
+			const r503 = await api('POST', '/api/indicators', body);
+			expect(r503.status).toBe(503);
+			expect(r503.headers['retry-after']).toBe('4');
+			emu.faults.inject({ kind: '504', after: true, match: /^POST \/api\/indicators$/ });
+			expect((await api('POST', '/api/indicators', { ...body, indicatorValue: 'after2.example.com' })).status).toBe(504);
+			expect(emu.indicators.all().map((i) => i.indicatorValue)).toEqual(['after.example.com', 'after2.example.com']);
+		});
+
+		test('slow after: the machine action is queued at once, its answer comes after delayMs', async () => {
+			const [machine] = emu.machines.seed(1);
+			emu.faults.inject({ kind: 'slow', after: true, delayMs: 400, match: /\/isolate$/ });
+			const started = Date.now();
+			const pending = api('POST', `/api/machines/${machine.id}/isolate`, { Comment: 'c', IsolationType: 'Full' });
+			await new Promise((resolve) => setTimeout(resolve, 100));
+			expect(emu.machineActions.all().filter((a) => a.machineId === machine.id)).toHaveLength(1);
+			const res = await pending;
+			expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+			expect(res.status).toBe(201);
+			expect(res.json.type).toBe('Isolate');
+			expect(last()).toMatchObject({ status: 201, fault: 'slow', handledStatus: 201 });
+		});
+
+		test('a handler that refuses (400) still gets the fault; 429 and expireToken cannot come after', async () => {
+			emu.faults.inject({ kind: '500', after: true, match: /^PATCH \/api\/alerts\// });
+			const alert = emu.alerts.create({});
+			expect((await api('PATCH', `/api/alerts/${alert.id}`, { status: 'Bogus' })).status).toBe(500);
+			expect(last()).toMatchObject({ status: 500, handledStatus: 400 });
+			expect(() => emu.faults.inject({ kind: '429', after: true })).toThrow(/cannot come after the handler/);
+			expect(() => emu.faults.inject({ kind: 'expireToken', after: true })).toThrow(/cannot come after the handler/);
+		});
+
+		test('over the admin API', async () => {
+			const admin = (method: string, p: string, json?: unknown) => call(emu, method, `/_emulator${p}`, { json });
+			expect((await admin('POST', '/faults', { kind: '500', after: true, match: '^PATCH /api/alerts/' })).status).toBe(201);
+			const alert = emu.alerts.create({});
+			expect((await api('PATCH', `/api/alerts/${alert.id}`, { comment: 'via admin' })).status).toBe(500);
+			expect(comments(alert.id)).toEqual(['via admin']);
+			expect((await admin('POST', '/faults', { kind: '429', after: true })).status).toBe(400);
+		});
+	});
 });
 
 describe('stats and request log', () => {

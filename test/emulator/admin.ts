@@ -119,6 +119,7 @@ export function registerAdminRoutes(router: Router, emu: Emulator): void {
 			retryAfterSeconds: num(b.retryAfterSeconds),
 			delayMs: num(b.delayMs),
 			match: toRegExp(b.match),
+			after: b.after === true,
 		});
 		return ok({ pending: emu.faults.pending() }, 201);
 	});

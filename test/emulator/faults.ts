@@ -6,6 +6,8 @@ import { Rng } from './data';
 
 export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'slow' | 'expireToken';
 export const FAULT_KINDS: readonly FaultKind[] = ['429', '500', '502', '503', '504', 'reset', 'slow', 'expireToken'];
+/** Kinds that can come after the handler acted (`after: true`): the request took effect, the client cannot tell. */
+export const AFTER_FAULT_KINDS: readonly FaultKind[] = ['500', '502', '503', '504', 'reset', 'slow'];
 
 export interface FaultSpec {
 	kind: FaultKind;
@@ -20,6 +22,13 @@ export interface FaultSpec {
 	 * Without it, any API request matches, but never the token/discovery/download endpoints.
 	 */
 	match?: RegExp;
+	/**
+	 * The request is handled first (authentication, rate limit, handler: state changes as usual), then the fault
+	 * replaces its answer: 'slow' delays the handler's answer by `delayMs`, 'reset' destroys the socket instead of
+	 * answering, '500'/'502'/'503'/'504' answer that error. "Acted, then timed out / reset / failed". Only for
+	 * AFTER_FAULT_KINDS.
+	 */
+	after?: boolean;
 }
 
 export interface RandomFaultSpec {
@@ -36,6 +45,8 @@ export interface Fault {
 	kind: FaultKind;
 	retryAfterSeconds?: number;
 	delayMs: number;
+	/** Applied after the handler ran (see FaultSpec.after). */
+	after: boolean;
 }
 
 interface Scripted {
@@ -51,6 +62,9 @@ export class FaultInjector {
 
 	inject(spec: FaultSpec): void {
 		if (!FAULT_KINDS.includes(spec.kind)) throw new Error(`Unknown fault kind: ${String(spec.kind)}`);
+		if (spec.after && !AFTER_FAULT_KINDS.includes(spec.kind)) {
+			throw new Error(`Fault kind ${spec.kind} cannot come after the handler; use one of ${AFTER_FAULT_KINDS.join(', ')}`);
+		}
 		this.scripted.push({ spec, remaining: spec.count ?? 1 });
 	}
 
@@ -88,7 +102,7 @@ export class FaultInjector {
 			entry.remaining--;
 			if (entry.remaining <= 0) this.scripted.splice(index, 1);
 			this.injected++;
-			return this.toFault(entry.spec.kind, entry.spec.retryAfterSeconds, entry.spec.delayMs);
+			return this.toFault(entry.spec.kind, entry.spec.retryAfterSeconds, entry.spec.delayMs, entry.spec.after);
 		}
 		if (this.random && applies(this.random.spec.match)) {
 			const { spec, rng } = this.random;
@@ -100,11 +114,12 @@ export class FaultInjector {
 		return null;
 	}
 
-	private toFault(kind: FaultKind, retryAfterSeconds: number | undefined, delayMs: number | undefined): Fault {
+	private toFault(kind: FaultKind, retryAfterSeconds: number | undefined, delayMs: number | undefined, after = false): Fault {
 		return {
 			kind,
 			retryAfterSeconds: retryAfterSeconds ?? (kind === '429' ? 1 : undefined),
 			delayMs: delayMs ?? 5000,
+			after,
 		};
 	}
 }

@@ -226,14 +226,19 @@ export class EmulatorServer {
 		let body: unknown;
 		let auth: AuthInfo | undefined;
 		let faultKind: string | undefined;
+		let faultAfter: Fault | undefined;
+		let handledStatus: number | undefined;
 		let reply: Reply | null = null;
+		const errorReply = (error: unknown): Reply =>
+			renderError(this.asApiError(error, family), { family, now: this.state.clock.now(), origin: this.origin, clientRequestId });
 		try {
 			body = parseBody(await readBody(req), family);
 			if (family !== 'admin') {
 				const fault = this.state.faults.take(`${method} ${rawPath}`, family === 'aad' || family === 'download');
 				if (fault) {
 					faultKind = fault.kind;
-					reply = await this.applyFault(fault, family, req);
+					if (fault.after) faultAfter = fault;
+					else reply = await this.applyFault(fault, family, req);
 				}
 			}
 			if (!reply) {
@@ -255,16 +260,11 @@ export class EmulatorServer {
 				});
 			}
 		} catch (error) {
-			reply = renderError(this.asApiError(error, family), {
-				family,
-				now: this.state.clock.now(),
-				origin: this.origin,
-				clientRequestId,
-			});
+			reply = errorReply(error);
 		}
 
-		this.send(res, reply, family, clientRequestId);
-		if (family !== 'admin') {
+		const record = (final: Reply): void => {
+			if (family === 'admin') return;
 			const form = family === 'aad' && body && typeof body === 'object' ? (body as Record<string, string>) : undefined;
 			this.state.stats.record(
 				{
@@ -272,16 +272,37 @@ export class EmulatorServer {
 					path: rawPath,
 					query,
 					body: redact(body),
-					status: reply.action === 'reset' ? 0 : reply.status,
+					status: final.action === 'reset' ? 0 : final.status,
 					time,
 					realTime,
 					key: route?.key ?? `${method} ${path}`,
 					clientId: auth?.clientId ?? form?.client_id,
 					fault: faultKind,
+					...(handledStatus !== undefined ? { handledStatus } : {}),
 				},
 				family !== 'aad' ? 'api' : method === 'POST' ? 'token' : 'entra',
 			);
+		};
+
+		if (faultAfter) {
+			// The handler acted (or refused); now the client gets the fault instead of (or later than) its answer.
+			handledStatus = reply.status;
+			if (faultAfter.kind === 'slow') {
+				// Logged when the handler acted (what a client reading the log after its timeout expects), sent later.
+				record(reply);
+				await sleep(faultAfter.delayMs);
+				this.send(res, reply, family, clientRequestId);
+				return;
+			}
+			try {
+				reply = (await this.applyFault(faultAfter, family, req)) ?? reply;
+			} catch (error) {
+				reply = errorReply(error);
+			}
 		}
+
+		this.send(res, reply, family, clientRequestId);
+		record(reply);
 	}
 
 	/** Token, role and quota checks for MDE and Graph routes. */

@@ -20,6 +20,11 @@ export interface RequestLogEntry {
 	clientId?: string;
 	/** Fault applied to this request, if any. */
 	fault?: string;
+	/**
+	 * Set when the fault came after the handler acted (`after: true`): the status the handler answered (its
+	 * state changes took effect) before the fault replaced the answer the client got (`status`).
+	 */
+	handledStatus?: number;
 }
 
 export interface StatsSnapshot {

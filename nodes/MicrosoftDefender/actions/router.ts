@@ -1,7 +1,14 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { loadCredentials, n8nSender, toNodeError, type TransportContext } from '../transport';
+import {
+	DEFAULT_MAX_WAIT_SECONDS,
+	loadCredentials,
+	MAX_WAIT_OPTION,
+	n8nSender,
+	toNodeError,
+	type TransportContext,
+} from '../transport';
 import * as advancedHunting from './advancedHunting';
 import * as alert from './alert';
 import * as indicator from './indicator';
@@ -17,6 +24,20 @@ const resources: Record<string, Record<string, Operation>> = {
 	advancedHunting: advancedHunting.operations,
 };
 
+/** Request Options › Max Wait for Throttling, read once per execution (from the first item), in ms. */
+function readMaxWaitMs(context: IExecuteFunctions): number {
+	const options = context.getNodeParameter('requestOptions', 0, {}) as { maxWaitSeconds?: unknown };
+	const value = options.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS;
+	const seconds = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+	if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+		throw new NodeOperationError(
+			context.getNode(),
+			`${MAX_WAIT_OPTION} must be a number of seconds, 0 or more; got ${JSON.stringify(value)}.`,
+		);
+	}
+	return seconds * 1000;
+}
+
 /** Runs the chosen operation once per input item; a failed item becomes an error item with Continue On Fail. */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
@@ -29,7 +50,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 
 	let transport: TransportContext;
 	try {
-		transport = { credentials: await loadCredentials(this), send: n8nSender(this) };
+		transport = { credentials: await loadCredentials(this), send: n8nSender(this), maxWaitMs: readMaxWaitMs(this) };
 	} catch (error) {
 		throw toNodeError(this.getNode(), error);
 	}

@@ -6,6 +6,7 @@ import * as alert from './alert';
 import * as indicator from './indicator';
 import * as machine from './machine';
 import * as machineAction from './machineAction';
+import { DEFAULT_MAX_WAIT_SECONDS } from '../transport';
 
 export const versionDescription: INodeTypeDescription = {
 	displayName: 'Microsoft Defender for Endpoint',
@@ -44,5 +45,23 @@ export const versionDescription: INodeTypeDescription = {
 		...indicator.description,
 		...machine.description,
 		...machineAction.description,
+		{
+			displayName: 'Request Options',
+			name: 'requestOptions',
+			type: 'collection',
+			placeholder: 'Add option',
+			default: {},
+			options: [
+				{
+					displayName: 'Max Wait for Throttling (Seconds)',
+					name: 'maxWaitSeconds',
+					type: 'number',
+					default: DEFAULT_MAX_WAIT_SECONDS,
+					typeOptions: { minValue: 0 },
+					description:
+						'Longest wait this node accepts when Defender throttles it (a Retry-After on HTTP 429 or 503, or the documented rate limits of 100 calls per minute and 1,500 per hour running out). A longer wait fails the item at once, saying when the API accepts the next call.',
+				},
+			],
+		},
 	],
 };

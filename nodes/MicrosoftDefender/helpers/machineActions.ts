@@ -11,8 +11,10 @@
 import type { IDataObject } from 'n8n-workflow';
 import { sleep } from 'n8n-workflow';
 
+import { notBefore } from './readBack';
 import {
 	DefenderApiError,
+	mdeListStable,
 	odataString,
 	pathId,
 	sendDefenderRequest,
@@ -100,6 +102,26 @@ export async function findActiveActions(
 	return actions.sort((a, b) => String(b.creationDateTimeUtc ?? '').localeCompare(String(a.creationDateTimeUtc ?? '')));
 }
 
+/** Every action of this type on this machine (any status), newest first; with `sha1`, only those on that file. */
+export async function findActions(
+	transport: TransportContext,
+	machineId: string,
+	type: MachineActionType,
+	sha1?: string,
+): Promise<MachineAction[]> {
+	const actions = await mdeListStable<MachineAction>(transport, '/api/machineactions', {
+		$filter: `machineId eq ${odataString(machineId)} and type eq ${odataString(type)}`,
+	});
+	return actions
+		.filter(
+			(a) =>
+				a.machineId?.toLowerCase() === machineId.toLowerCase() &&
+				a.type === type &&
+				(sha1 === undefined || relatedSha1(a) === sha1.toLowerCase()),
+		)
+		.sort((a, b) => String(b.creationDateTimeUtc ?? '').localeCompare(String(a.creationDateTimeUtc ?? '')));
+}
+
 function relatedSha1(action: MachineAction): string | undefined {
 	const info = action.relatedFileInfo as { fileIdentifier?: string } | null | undefined;
 	return info?.fileIdentifier?.toLowerCase();
@@ -129,6 +151,19 @@ export async function submitMachineAction(transport: TransportContext, request: 
 			method: 'POST',
 			path: `/api/machines/${pathId(request.machineId, 'Machine ID')}/${request.endpoint}`,
 			body: request.body,
+			// Read back: an action of this type on this machine, with this comment (and file), created since the request
+			// → applied, that action. None → not applied: sending it again is safe, and should the action show up late,
+			// Defender refuses the second one as "already in progress", which is resolved below to the running one.
+			verify: async ({ sentAt }) => {
+				const ours = (await findActions(transport, request.machineId, request.type, request.sha1)).filter(
+					(a) => a.requestorComment === request.body.Comment && notBefore(a.creationDateTimeUtc, sentAt),
+				);
+				return ours.length ? { outcome: 'applied', body: ours[0] } : 'notApplied';
+			},
+			effect: {
+				action: `${request.type} on machine ${request.machineId}`,
+				check: `check the machine's actions (Machine Action → Get Many, machine ${request.machineId}, type ${request.type})`,
+			},
 		});
 		return { action: response.body as MachineAction, reusedExistingAction: false };
 	} catch (error) {
@@ -160,6 +195,13 @@ export async function cancelMachineAction(transport: TransportContext, id: strin
 		method: 'POST',
 		path: `/api/machineactions/${pathId(id, 'Machine Action ID')}/cancel`,
 		body: { Comment: comment },
+		// Read back: Cancelled → applied, the action; else sending it again is safe (a second cancel of a final
+		// action is refused by the API).
+		verify: async () => {
+			const action = await getMachineAction(transport, id);
+			return action.status === 'Cancelled' ? { outcome: 'applied', body: action } : 'notApplied';
+		},
+		effect: { action: 'Cancel Machine Action', check: `check the status of machine action ${id} (Machine Action → Get)` },
 	});
 	return response.body as MachineAction;
 }

@@ -13,7 +13,7 @@ import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 import { AuthenticationError, getAccessToken, redactSecrets, tokenTenant, type ApiResource } from './auth';
 import { CredentialConfigError, parseCredentials, type DefenderCredentials } from './credentials';
-import { rateLimitFamily, RateLimitWaitError, SlidingWindowLimiter } from './rateLimiter';
+import { rateLimitFamily, RateLimitWaitError, SlidingWindowLimiter, type RateLimit } from './rateLimiter';
 
 export const CREDENTIAL_TYPE = 'microsoftDefenderApi';
 
@@ -34,7 +34,11 @@ export const transportSettings = {
 };
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+/** Connection failures after which the request may have reached the API. */
 const RETRYABLE_NETWORK = /\b(ECONNRESET|ETIMEDOUT|ECONNABORTED|EPIPE|ESOCKETTIMEDOUT|socket hang up|timeout of \d+ms exceeded)\b/i;
+/** The connection was refused: nothing was sent, so every request (writes too) can be sent again. */
+const REFUSED_NETWORK = /\bECONNREFUSED\b/;
+const TIMED_OUT = /ETIMEDOUT|ECONNABORTED|ESOCKETTIMEDOUT|timeout/i;
 
 export type RequestContext = IExecuteFunctions | IPollFunctions | ILoadOptionsFunctions;
 
@@ -52,12 +56,57 @@ export interface DefenderRequest {
 	binary?: boolean;
 	/** Retry when no response arrived in time (default true). Off for calls whose repetition costs quota. */
 	retryTimeouts?: boolean;
+	/**
+	 * Whether sending it twice does no more than sending it once. Default: GET and HEAD yes; POST, PATCH, PUT and
+	 * DELETE no (writes). A write is retried only when it surely did not take effect — HTTP 429, 503 with
+	 * Retry-After, a refused connection (nothing was sent), 401 before the token refresh — or when `verify` reads
+	 * back that it did not. After any other failure (a timeout or a dropped connection after sending, HTTP 500, 502,
+	 * 504, 503 without Retry-After) the API may have acted: `verify` decides, and without it the request fails with
+	 * a WriteOutcomeUnknownError ("may have been applied").
+	 */
+	idempotent?: boolean;
+	/** For a write: reads back whether an attempt whose outcome is unclear took effect (see `WriteVerifier`). */
+	verify?: WriteVerifier;
+	/** For a write: what it is and what to check, for the error when its outcome stays unclear. */
+	effect?: WriteEffect;
 }
+
+/** Names a write for its "may have been applied" error: `${action}: … ; ${check} before retrying.` */
+export interface WriteEffect {
+	/** The operation, e.g. `Add Comment`. */
+	action: string;
+	/** What the user should look at, e.g. `check the alert's comments`. */
+	check: string;
+}
+
+/**
+ * What reading back found after a write whose answer was lost:
+ * - `applied`: it took effect; `body` (e.g. the re-read entity) stands in for the lost answer.
+ * - `notApplied`: sending it again cannot apply anything twice (it did not take effect, or it is an upsert whose
+ *   repetition changes nothing more): the transport retries it.
+ * - `unknown`: cannot tell; the request fails with the "may have been applied" error (`reason` added to it).
+ */
+export type WriteCheck =
+	| 'applied'
+	| 'notApplied'
+	| 'unknown'
+	| { outcome: 'applied'; body?: unknown }
+	| { outcome: 'notApplied' }
+	| { outcome: 'unknown'; reason?: string };
+
+/**
+ * Called after a write's attempt failed in a way that does not say whether the API acted. `sentAt` is when the
+ * request's first attempt was sent (the earliest its effect can be dated); `failure` says what happened. Its own
+ * reads go through `sendDefenderRequest` (with GET's retries). A throw counts as `unknown`.
+ */
+export type WriteVerifier = (attempt: { sentAt: Date; failure: string }) => Promise<WriteCheck>;
 
 export interface RawResponse {
 	status: number;
 	headers: Record<string, string | string[] | undefined>;
 	body: unknown;
+	/** Set when the answer was lost and a read-back found the write applied: `body` is what `verify` returned. */
+	verified?: boolean;
 }
 
 /** Sends one HTTP request; resolves for every HTTP status, rejects only when no response arrived. */
@@ -84,6 +133,32 @@ export class DefenderApiError extends Error {
 		super(message);
 		this.name = 'DefenderApiError';
 	}
+
+	/**
+	 * Set on an error of a retried request when an earlier attempt of it may have taken effect (e.g. a DELETE that
+	 * answers 404 because its lost first attempt deleted the resource).
+	 */
+	afterUnclearAttempt = false;
+}
+
+/**
+ * A write failed in a way that does not say whether the API applied it, and reading back could not tell either:
+ * it was not sent again, since that could apply it twice.
+ */
+export class WriteOutcomeUnknownError extends DefenderApiError {
+	constructor(
+		message: string,
+		cause: DefenderApiError,
+		/** Why reading back did not settle it. */
+		readonly reason: string | undefined,
+	) {
+		super(message, cause.status, cause.code, cause.apiMessage, cause.correlationId, { ...cause.body, mayHaveBeenApplied: true }, cause.retryAfterSeconds);
+		this.name = 'WriteOutcomeUnknownError';
+		this.failure = cause;
+	}
+
+	/** The failure that left the outcome unclear. */
+	readonly failure: DefenderApiError;
 }
 
 export interface TransportContext {
@@ -96,6 +171,50 @@ export interface TransportContext {
 	 * sign-in) and no request runs past it; a `DeadlineError` says what the API would have needed instead.
 	 */
 	deadline?: number;
+	/**
+	 * Longest single wait the API may impose (a `Retry-After` of a 429 or 503, room in the client-side rate limit),
+	 * in ms. A longer one is not waited for: a `MaxWaitExceededError` says when the API accepts the next call. The
+	 * limit a wait must fit is min(deadline − now, maxWaitMs). Undefined: only the deadline (the trigger's poll
+	 * budget) limits the wait. Our own backoff between retries (at most `transportSettings.maxDelayMs`) is not
+	 * throttling and only the deadline limits it.
+	 */
+	maxWaitMs?: number;
+}
+
+/**
+ * Default of the action node's Request Options › Max Wait for Throttling: 120 s.
+ *
+ * Defender for Endpoint limits each endpoint to 100 calls per minute and 1,500 per hour per app and tenant (a few
+ * endpoints less, e.g. batch update 10/min, all in minute and hour windows). A wait caused by the per-minute limit
+ * ends when the oldest call leaves its one-minute window: at most 60 s, plus the rounding of Retry-After. 120 s
+ * covers that twice over, so bursts against the minute limits are waited out as before. A longer wait only comes
+ * from the hourly budget (up to an hour once 1,500 calls were made) or from a service that asks for more (an
+ * hour-long Retry-After): holding an execution, and the n8n worker running it, for that long helps no one, so
+ * the item fails at once and says when the API will accept the next call.
+ */
+export const DEFAULT_MAX_WAIT_SECONDS = 120;
+
+/** Where the node's users raise the cap; named in the error. */
+export const MAX_WAIT_OPTION = 'Request Options › Max Wait for Throttling (Seconds)';
+
+/**
+ * The API will accept the next call later than the caller's maximum wait (`maxWaitMs`): nothing was waited for,
+ * and the request was not carried out (a 429 or a 503 with Retry-After means the API refused it; a client-side
+ * rate-limit wait means it was not sent).
+ */
+export class MaxWaitExceededError extends Error {
+	constructor(
+		message: string,
+		/** When the API will accept the next call. */
+		readonly resumeAt: Date,
+		/** How long the API asked to wait, in ms. */
+		readonly waitMs: number,
+		/** The HTTP status that asked for the wait (429, 503); undefined for the client-side rate limit. */
+		readonly status?: number,
+	) {
+		super(message);
+		this.name = 'MaxWaitExceededError';
+	}
 }
 
 /** The caller's time ran out before the API could answer; nothing was sent that took effect. */
@@ -115,10 +234,60 @@ function remainingMs(ctx: TransportContext): number {
 	return ctx.deadline === undefined ? Number.POSITIVE_INFINITY : ctx.deadline - Date.now();
 }
 
-/** Sleeps `ms` unless that runs past the deadline, in which case it throws instead of waiting. */
-async function sleepWithin(ctx: TransportContext, ms: number, why: string): Promise<void> {
+/**
+ * Epoch ms until which the caller can wait for the API: min(deadline, now + maxWaitMs); undefined without either.
+ * `throttling` false (our own backoff) leaves `maxWaitMs` out.
+ */
+function waitLimitAt(ctx: TransportContext, throttling: boolean): number | undefined {
+	const byMaxWait = throttling && ctx.maxWaitMs !== undefined ? Date.now() + ctx.maxWaitMs : undefined;
+	if (ctx.deadline === undefined) return byMaxWait;
+	return byMaxWait === undefined ? ctx.deadline : Math.min(ctx.deadline, byMaxWait);
+}
+
+const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
+
+/**
+ * The error for a wait that ends past the limit: a DeadlineError when the deadline is what it passes (the
+ * trigger's poll budget, as before), else a MaxWaitExceededError naming the time and the option to raise.
+ */
+function waitTooLong(
+	ctx: TransportContext,
+	resumeAt: number,
+	deadlineMessage: string,
+	maxWaitMessage: string,
+	status?: number,
+): Error {
+	if (ctx.deadline !== undefined && (ctx.maxWaitMs === undefined || resumeAt > ctx.deadline)) {
+		return new DeadlineError(deadlineMessage, new Date(resumeAt));
+	}
+	const waitMs = Math.max(0, resumeAt - Date.now());
+	return new MaxWaitExceededError(
+		`${maxWaitMessage}: the API accepts the next call at ${new Date(resumeAt).toISOString()} (in ${seconds(waitMs)} s), longer than the maximum wait of ${seconds(ctx.maxWaitMs ?? 0)} s. The request was not carried out; run it again after that time, or raise ${MAX_WAIT_OPTION}.`,
+		new Date(resumeAt),
+		waitMs,
+		status,
+	);
+}
+
+/**
+ * Sleeps `ms` unless that runs past the caller's limit, in which case it throws instead of waiting. `apiWait`
+ * marks a wait the API asked for (Retry-After): it must also fit `maxWaitMs`, compared with the API's own figure
+ * (the jitter added to it is cut to the cap). Without it (backoff), only the deadline counts.
+ */
+async function sleepWithin(
+	ctx: TransportContext,
+	ms: number,
+	why: string,
+	apiWait?: { requiredMs: number; status: number },
+): Promise<void> {
 	if (ms > remainingMs(ctx)) {
 		throw new DeadlineError(`${why}: the API asked to wait ${Math.round(ms / 1000)} s, past this poll's time budget`, new Date(Date.now() + ms));
+	}
+	if (apiWait && ctx.maxWaitMs !== undefined) {
+		if (apiWait.requiredMs > ctx.maxWaitMs) {
+			throw waitTooLong(ctx, Date.now() + apiWait.requiredMs, why, why, apiWait.status);
+		}
+		ms = Math.min(ms, Math.max(ctx.maxWaitMs, apiWait.requiredMs));
 	}
 	await sleep(ms);
 }
@@ -138,6 +307,14 @@ async function within<T>(ctx: TransportContext, promise: Promise<T>, what: strin
 	} finally {
 		clearTimeout(timer);
 	}
+}
+
+/** `100 calls per minute, 1500 per hour` (window lengths as configured, before time scaling). */
+function describeLimits(limits: RateLimit[], timeScale: number): string {
+	const per = (windowMs: number) =>
+		windowMs === 60_000 ? 'minute' : windowMs === 3_600_000 ? 'hour' : `${Math.round(windowMs / 1000)} s`;
+	const text = limits.map((l, i) => `${l.max}${i === 0 ? ' calls' : ''} per ${per(l.windowMs)}`).join(', ');
+	return timeScale === 1 ? text : `${text}, time scaled by ${timeScale}`;
 }
 
 const limiter = new SlidingWindowLimiter({ now: () => Date.now(), sleep: async (ms) => await sleep(ms) });
@@ -241,7 +418,9 @@ function apiError(response: RawResponse, method: string, path: string, c: Defend
 
 /**
  * One API call with the credential's token: retries 429/5xx and dropped connections with backoff (honouring
- * Retry-After), refreshes the token once on 401, and waits for the client-side rate limit first.
+ * Retry-After), refreshes the token once on 401, and waits for the client-side rate limit first. Writes
+ * (`idempotent` false) are retried only when they surely did not take effect, or after `verify` read back that
+ * they did not (see DefenderRequest.idempotent).
  */
 export async function sendDefenderRequest(ctx: TransportContext, request: DefenderRequest): Promise<RawResponse> {
 	const c = ctx.credentials;
@@ -249,16 +428,28 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 	const base = api === 'graph' ? c.endpoints.graphBaseUrl : c.endpoints.apiBaseUrl;
 	const url = buildUrl(base, request.path, request.qs);
 	const { family, limits } = rateLimitFamily(request.method, request.path);
+	const idempotent = request.idempotent ?? (request.method === 'GET' || request.method === 'HEAD');
+	const what = `${request.method} ${request.path}`;
 	let refreshedAfter401 = false;
 	let lastError: DefenderApiError | undefined;
+	/** When the first attempt was sent; whether an earlier attempt may have taken effect. */
+	let firstSentAt: Date | undefined;
+	let unclearBefore = false;
 
 	for (let attempt = 1; attempt <= transportSettings.maxAttempts; attempt++) {
 		const token = await within(ctx, getAccessToken(c, api, { forceRefresh: refreshedAfter401 && attempt === 1 }), 'Sign-in');
 		const settled = transportSettings.rateLimitEnabled
 			? await limiter
-					.acquire(`${c.tenantId}|${c.clientId}|${api}|${family}`, limits, transportSettings.rateLimitTimeScale, ctx.deadline)
+					.acquire(`${c.tenantId}|${c.clientId}|${api}|${family}`, limits, transportSettings.rateLimitTimeScale, waitLimitAt(ctx, true))
 					.catch((error: unknown) => {
-						if (error instanceof RateLimitWaitError) throw new DeadlineError(error.message, new Date(error.freeAt));
+						if (error instanceof RateLimitWaitError) {
+							throw waitTooLong(
+								ctx,
+								error.freeAt,
+								error.message,
+								`${what}: Defender's rate limit for this endpoint (${describeLimits(limits, transportSettings.rateLimitTimeScale)}) is used up`,
+							);
+						}
 						throw error;
 					})
 			: undefined;
@@ -266,7 +457,8 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 		let response: RawResponse;
 		try {
 			const timeoutMs = Math.min(request.timeoutMs ?? transportSettings.requestTimeoutMs, remainingMs(ctx));
-			if (timeoutMs <= 0) throw new DeadlineError(`${request.method} ${request.path}: no time left in this poll's budget`);
+			if (timeoutMs <= 0) throw new DeadlineError(`${what}: no time left in this poll's budget`);
+			firstSentAt ??= new Date();
 			response = await ctx.send({
 				method: request.method,
 				url,
@@ -281,18 +473,28 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 			if (error instanceof DeadlineError) throw error;
 			const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`;
 			lastError = new DefenderApiError(
-				redactSecrets(`${request.method} ${request.path} failed: no response (${text.trim()})`, c),
+				redactSecrets(`${what} failed: no response (${text.trim()})`, c),
 				undefined,
 				(error as { code?: string }).code,
 				undefined,
 				undefined,
 				{ message: redactSecrets((error as Error).message ?? String(error), c) },
 			);
-			const timedOut = /ETIMEDOUT|ECONNABORTED|ESOCKETTIMEDOUT|timeout/i.test(text);
-			const retryable = RETRYABLE_NETWORK.test(text) && !(timedOut && request.retryTimeouts === false);
-			if (remainingMs(ctx) <= 0) throw new DeadlineError(`${request.method} ${request.path}: no answer within this poll's time budget`);
-			if (!retryable || attempt === transportSettings.maxAttempts) throw lastError;
-			await sleepWithin(ctx, retryDelayMs(attempt, undefined), `${request.method} ${request.path}`);
+			const refused = REFUSED_NETWORK.test(text);
+			const timedOut = TIMED_OUT.test(text);
+			const mayHaveArrived = !refused && RETRYABLE_NETWORK.test(text);
+			if (!idempotent && mayHaveArrived) {
+				// Sent, and no answer: the API may have acted. Retried only if reading back shows it did not.
+				const outcome = await settleUnclearWrite(ctx, request, lastError, timedOut ? 'the request timed out' : 'the connection dropped', firstSentAt);
+				if (outcome) return outcome;
+				if (attempt === transportSettings.maxAttempts) throw notAppliedError(lastError);
+			} else {
+				const retryable = refused || (mayHaveArrived && !(timedOut && request.retryTimeouts === false));
+				if (remainingMs(ctx) <= 0) throw new DeadlineError(`${what}: no answer within this poll's time budget`);
+				if (!retryable || attempt === transportSettings.maxAttempts) throw markUnclear(lastError, unclearBefore);
+				if (mayHaveArrived) unclearBefore = true;
+			}
+			await sleepWithin(ctx, retryDelayMs(attempt, undefined), what);
 			continue;
 		}
 
@@ -304,14 +506,79 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 			attempt = 0;
 			continue;
 		}
-		if (!RETRYABLE_STATUS.has(response.status) || attempt === transportSettings.maxAttempts) throw lastError;
+		if (!RETRYABLE_STATUS.has(response.status)) throw markUnclear(lastError, unclearBefore);
+		const retryAfter = lastError.retryAfterSeconds;
+		// The API refused it before acting: a 429, or a 503 that says when to come back.
+		const refusedByApi = response.status === 429 || (response.status === 503 && retryAfter !== undefined);
+		if (!refusedByApi && !idempotent) {
+			// A 5xx from a service that may have acted before failing: retried only if reading back shows it did not.
+			const outcome = await settleUnclearWrite(ctx, request, lastError, `the API answered HTTP ${response.status}${lastError.code ? ` ${lastError.code}` : ''}`, firstSentAt);
+			if (outcome) return outcome;
+			if (attempt === transportSettings.maxAttempts) throw notAppliedError(lastError);
+		} else if (!refusedByApi) {
+			unclearBefore = true;
+		}
+		if (attempt === transportSettings.maxAttempts) throw markUnclear(lastError, unclearBefore);
 		await sleepWithin(
 			ctx,
-			retryDelayMs(attempt, lastError.retryAfterSeconds),
-			`${request.method} ${request.path} answered HTTP ${response.status}`,
+			retryDelayMs(attempt, retryAfter),
+			`${what} answered HTTP ${response.status}`,
+			retryAfter !== undefined ? { requiredMs: Math.ceil(retryAfter * 1000), status: response.status } : undefined,
 		);
 	}
 	throw lastError ?? new Error('unreachable');
+}
+
+function markUnclear(error: DefenderApiError, unclear: boolean): DefenderApiError {
+	error.afterUnclearAttempt = unclear;
+	return error;
+}
+
+/** The last attempt failed, and reading back showed it did not take effect: the API's error, saying so. */
+function notAppliedError(error: DefenderApiError): DefenderApiError {
+	const result = new DefenderApiError(
+		`${error.message} (read back afterwards: it did not take effect, so running it again is safe)`,
+		error.status,
+		error.code,
+		error.apiMessage,
+		error.correlationId,
+		error.body,
+		error.retryAfterSeconds,
+	);
+	return result;
+}
+
+const checkOf = (check: WriteCheck): Exclude<WriteCheck, string> =>
+	typeof check === 'string' ? ({ outcome: check } as Exclude<WriteCheck, string>) : check;
+
+/**
+ * After a write's attempt failed without saying whether the API acted: asks `verify`. Returns the response to use
+ * when it took effect, undefined when it did not (the caller retries); throws WriteOutcomeUnknownError otherwise.
+ */
+async function settleUnclearWrite(
+	ctx: TransportContext,
+	request: DefenderRequest,
+	error: DefenderApiError,
+	failure: string,
+	sentAt: Date | undefined,
+): Promise<RawResponse | undefined> {
+	let check: Exclude<WriteCheck, string> = { outcome: 'unknown', reason: 'This request has no read-back to tell.' };
+	if (request.verify) {
+		try {
+			check = checkOf(await request.verify({ sentAt: sentAt ?? new Date(), failure }));
+		} catch (verifyError) {
+			const message = verifyError instanceof Error ? verifyError.message : String(verifyError);
+			check = { outcome: 'unknown', reason: `Reading it back failed: ${redactSecrets(message, ctx.credentials)}` };
+		}
+	}
+	if (check.outcome === 'applied') return { status: 200, headers: {}, body: check.body, verified: true };
+	if (check.outcome === 'notApplied') return undefined;
+	const effect = request.effect ?? {
+		action: `${request.method} ${request.path}`,
+		check: 'check in Defender whether it took effect',
+	};
+	const how = failure.startsWith('the API answered') ? `${failure}, and it may have applied the request anyway` : `${failure} after the API may have applied it`;
+	throw new WriteOutcomeUnknownError(`${effect.action}: ${how}; ${effect.check} before retrying.`, error, check.reason);
 }
 
 /** The tenant the credential signs in to, as Entra ID names it (the token's tenant GUID); one cached token. */
@@ -366,11 +633,41 @@ export function toNodeError(node: INode, error: unknown, itemIndex?: number): Er
 	if (error instanceof InvalidInputError) {
 		return new NodeOperationError(node, error.message, { itemIndex });
 	}
+	if (error instanceof MaxWaitExceededError) {
+		const description = `Defender asked for a wait longer than this node waits. It accepts the next call at ${error.resumeAt.toISOString()}. Raise ${MAX_WAIT_OPTION} to wait that long instead of failing.`;
+		if (error.status !== undefined) {
+			const nodeError = new NodeApiError(
+				node,
+				{ status: error.status, message: error.message, resumeAt: error.resumeAt.toISOString() },
+				{ message: error.message, description, httpCode: String(error.status), itemIndex },
+			);
+			nodeError.message = error.message;
+			return nodeError;
+		}
+		return new NodeOperationError(node, error.message, { itemIndex, description });
+	}
 	if (error instanceof AuthenticationError) {
 		return new NodeOperationError(node, error.message, {
 			itemIndex,
 			description: 'Sign-in to Microsoft Entra ID failed. Fix the credential and try again.',
 		});
+	}
+	if (error instanceof WriteOutcomeUnknownError) {
+		const nodeError = new NodeApiError(node, error.body, {
+			message: error.message,
+			description: [
+				'It was not sent again, since that could apply it twice.',
+				error.reason,
+				`What happened: ${error.failure.message}.`,
+				error.correlationId ? `Correlation ID: ${error.correlationId}.` : undefined,
+			]
+				.filter(Boolean)
+				.join(' '),
+			httpCode: error.status !== undefined ? String(error.status) : undefined,
+			itemIndex,
+		});
+		nodeError.message = error.message;
+		return nodeError;
 	}
 	if (error instanceof DefenderApiError) {
 		const description = [

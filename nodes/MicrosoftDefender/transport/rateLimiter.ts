@@ -85,7 +85,9 @@ export class SlidingWindowLimiter {
 
 	/**
 	 * Waits until one more call fits every window of `limits` and records it as in flight. Call the returned
-	 * function when the call's response (or failure) arrived.
+	 * function when the call's response (or failure) arrived. `deadline` (epoch ms) is the latest the caller can
+	 * wait until (its poll budget, or now + its maximum wait): room that comes later throws RateLimitWaitError at
+	 * once, without waiting.
 	 */
 	async acquire(key: string, limits: RateLimit[], timeScale = 1, deadline?: number): Promise<() => void> {
 		for (;;) {

@@ -165,11 +165,12 @@ export async function execute(
 	const body: IDataObject = { Query: query };
 	if (timespanText) body.Timespan = validateTimespan(timespanText);
 
+	// A query changes nothing: POST, but retried like a read (`idempotent`).
 	const response = await sendDefenderRequest(
 		transport,
 		useGraph
-			? { api: 'graph', method: 'POST', path: '/v1.0/security/runHuntingQuery', body, timeoutMs: HUNTING_TIMEOUT_MS, retryTimeouts: false }
-			: { method: 'POST', path: '/api/advancedqueries/run', body, timeoutMs: HUNTING_TIMEOUT_MS, retryTimeouts: false },
+			? { api: 'graph', method: 'POST', path: '/v1.0/security/runHuntingQuery', body, timeoutMs: HUNTING_TIMEOUT_MS, retryTimeouts: false, idempotent: true }
+			: { method: 'POST', path: '/api/advancedqueries/run', body, timeoutMs: HUNTING_TIMEOUT_MS, retryTimeouts: false, idempotent: true },
 	);
 	const { schema, results } = normalizeHuntingResponse(response.body);
 	if (options.output === 'single') {

@@ -5,7 +5,15 @@
  */
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
-import { sendDefenderRequest, type DefenderRequest, type RawResponse, type TransportContext } from '../../transport';
+import { fieldsMatch, hasCommentSince, type ListedComment } from '../../helpers/readBack';
+import {
+	sendDefenderRequest,
+	type DefenderRequest,
+	type RawResponse,
+	type TransportContext,
+	type WriteCheck,
+	type WriteVerifier,
+} from '../../transport';
 import {
 	alertIdLocator,
 	alertPath,
@@ -104,7 +112,41 @@ export interface AlertApi {
 	changes: ChangeEnums;
 	/** Adds a comment; returns the output item. */
 	addComment(transport: TransportContext, id: string, comment: string): Promise<IDataObject>;
+	/** Reads the alert (as the write's read-back). */
+	read(transport: TransportContext, id: string): Promise<IDataObject>;
+	/** The alert's comments as this API lists them. */
+	comments(alert: IDataObject): ListedComment[];
 }
+
+/**
+ * The read-back of an alert update whose answer was lost: applied when the alert has the update's fields and (with
+ * a comment) the comment, dated since the request; not applied without the comment (an update applies whole), or
+ * without one and with other field values (sending the fields again changes nothing more). The comment there but
+ * the fields differing (someone changed them since, or the comment is an identical one of someone else): unknown.
+ */
+export function alertUpdateVerifier(
+	api: AlertApi,
+	transport: TransportContext,
+	id: string,
+	fields: IDataObject,
+	comment: string | undefined,
+	/** The answer the operation expects, from the re-read alert. */
+	answer: (alert: IDataObject) => unknown = (alert) => alert,
+): WriteVerifier {
+	return async ({ sentAt }): Promise<WriteCheck> => {
+		const alert = await api.read(transport, id);
+		const matches = fieldsMatch(alert, fields);
+		if (comment === undefined) return matches ? { outcome: 'applied', body: answer(alert) } : 'notApplied';
+		if (!hasCommentSince(api.comments(alert), comment, sentAt)) return 'notApplied';
+		if (matches) return { outcome: 'applied', body: answer(alert) };
+		return {
+			outcome: 'unknown',
+			reason: `The alert has the comment, but not all of the values sent (${Object.keys(fields).join(', ')}).`,
+		};
+	};
+}
+
+export const ALERT_COMMENT_EFFECT = { action: 'Add Comment', check: "check the alert's comments" };
 
 const mde: AlertApi = {
 	path: alertPath,
@@ -112,9 +154,21 @@ const mde: AlertApi = {
 	changes: MDE_CHANGES,
 	// No comment endpoint: PATCH with only the comment (§2.3); outputs the updated alert.
 	addComment: async (transport, id, comment) => {
-		const response = await mde.send(transport, { method: 'PATCH', path: alertPath(id), body: { comment } });
+		const response = await mde.send(transport, {
+			method: 'PATCH',
+			path: alertPath(id),
+			body: { comment },
+			verify: alertUpdateVerifier(mde, transport, id, {}, comment),
+			effect: ALERT_COMMENT_EFFECT,
+		});
 		return bodyOr(response.body, { id, comment });
 	},
+	read: async (transport, id) => bodyOr((await mde.send(transport, { method: 'GET', path: alertPath(id) })).body, { id }),
+	comments: (alert) =>
+		(Array.isArray(alert.comments) ? (alert.comments as IDataObject[]) : []).map((c) => ({
+			text: c.comment,
+			time: c.createdTime,
+		})),
 };
 
 const graph: AlertApi = {
@@ -127,10 +181,20 @@ const graph: AlertApi = {
 			method: 'POST',
 			path: graphAlertPath(id, 'comments'),
 			body: { '@odata.type': 'microsoft.graph.security.alertComment', comment },
+			// Read back: the alert's comments, answered as POST …/comments answers (the whole list).
+			verify: alertUpdateVerifier(graph, transport, id, {}, comment, (alert) => ({ value: alert.comments ?? [] })),
+			effect: ALERT_COMMENT_EFFECT,
 		});
 		const value = (response.body as { value?: unknown } | undefined)?.value;
 		return { id, comments: Array.isArray(value) ? (value as IDataObject[]) : [] };
 	},
+	read: async (transport, id) =>
+		bodyOr((await sendGraphRequest(transport, { method: 'GET', path: graphAlertPath(id) })).body, { id }),
+	comments: (alert) =>
+		(Array.isArray(alert.comments) ? (alert.comments as IDataObject[]) : []).map((c) => ({
+			text: c.comment,
+			time: c.createdDateTime,
+		})),
 };
 
 export const ALERT_APIS: Record<AlertSource, AlertApi> = { mde, graph };

@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import { sendDefenderRequest, type TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions } from '../utils';
-import { buildIndicatorBody, indicatorProperties, inputFromParameters } from './fields';
+import { buildIndicatorBody, indicatorProperties, inputFromParameters, readBackIndicators } from './fields';
 
 const properties: INodeProperties[] = [
 	{
@@ -28,7 +28,21 @@ export async function execute(
 	const body = buildIndicatorBody(
 		inputFromParameters((name, fallback) => this.getNodeParameter(name, itemIndex, fallback)),
 	);
-	const response = await sendDefenderRequest(transport, { method: 'POST', path: '/api/indicators', body });
+	const response = await sendDefenderRequest(transport, {
+		method: 'POST',
+		path: '/api/indicators',
+		body,
+		// Read back by value: there with the fields sent → applied (the indicator as listed); else sending it again is
+		// safe, since the API updates the indicator with the same type and value rather than adding one.
+		verify: async () => {
+			const [indicator] = (await readBackIndicators(transport, [body])) ?? [];
+			return indicator ? { outcome: 'applied', body: indicator } : 'notApplied';
+		},
+		effect: {
+			action: 'Create Indicator',
+			check: `check whether indicator ${String(body.indicatorValue)} exists with these values (Indicator → Get Many)`,
+		},
+	});
 	const { '@odata.context': _context, ...indicator } = (response.body ?? {}) as IDataObject;
 	return toOutput(this, itemIndex, indicator);
 }

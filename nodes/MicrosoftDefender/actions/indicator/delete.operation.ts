@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { pathId, sendDefenderRequest, type TransportContext } from '../../transport';
+import { DefenderApiError, pathId, sendDefenderRequest, type TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions } from '../utils';
 
 const properties: INodeProperties[] = [
@@ -27,6 +27,16 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const raw = this.getNodeParameter('indicatorId', itemIndex) as unknown;
 	const encoded = pathId(raw, 'Indicator ID');
-	await sendDefenderRequest(transport, { method: 'DELETE', path: `/api/indicators/${encoded}` });
-	return toOutput(this, itemIndex, { deleted: true, id: String(raw).trim() });
+	const id = String(raw).trim();
+	try {
+		// Deleting twice deletes no more than once: retried like a read.
+		await sendDefenderRequest(transport, { method: 'DELETE', path: `/api/indicators/${encoded}`, idempotent: true });
+	} catch (error) {
+		// A 404 after an attempt whose answer was lost: that attempt deleted it.
+		if (error instanceof DefenderApiError && error.status === 404 && error.afterUnclearAttempt) {
+			return toOutput(this, itemIndex, { deleted: true, id });
+		}
+		throw error;
+	}
+	return toOutput(this, itemIndex, { deleted: true, id });
 }

@@ -10,7 +10,8 @@ import {
 	validateSha256,
 	validateUrl,
 } from '../../helpers/validation';
-import { InvalidInputError } from '../../transport';
+import { apiTimeMs, sameValue, slices } from '../../helpers/readBack';
+import { InvalidInputError, odataString, sendDefenderRequest, type TransportContext } from '../../transport';
 
 /** Reference §3.4: at most 500 indicators per import call and 15,000 active indicators per tenant. */
 export const IMPORT_BATCH_SIZE = 500;
@@ -331,3 +332,62 @@ export function inputFromParameters(get: (name: string, fallback?: unknown) => u
 		...additional,
 	};
 }
+
+// ---------------------------------------------------------------------------------------------
+// Read-back after a lost answer (Create, Import)
+
+/** Whether an indicator as listed has every field of a submitted body (the values the API keeps as sent). */
+export function indicatorMatches(indicator: IDataObject, body: IDataObject): boolean {
+	for (const [key, wanted] of Object.entries(body)) {
+		const actual = indicator[key];
+		if (key === 'expirationTime') {
+			if (apiTimeMs(actual) !== apiTimeMs(wanted)) return false;
+		} else if (key === 'rbacGroupNames') {
+			const names = (list: unknown) =>
+				(Array.isArray(list) ? list : []).map((n) => String(n).toLowerCase()).sort().join('\n');
+			if (names(actual) !== names(wanted)) return false;
+		} else if (typeof wanted === 'boolean') {
+			if (actual !== wanted) return false;
+		} else if (!sameValue(actual, wanted)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/** Indicator values per read-back request (`indicatorValue eq … or …`, at most about 2,500 characters of URL). */
+const READ_BACK_VALUES = 20;
+
+/**
+ * Reads back submitted indicators by value (`GET /api/indicators?$filter=indicatorValue eq … or …`, 20 values a
+ * request) and returns, in the order of `bodies`, the indicator (same type and value, as the API upserts them) that
+ * has every field sent. Stops at the first request that shows one missing or different, and returns undefined:
+ * then at least one was not applied (a batch not applied at all costs one request).
+ */
+export async function readBackIndicators(
+	transport: TransportContext,
+	bodies: IDataObject[],
+): Promise<IDataObject[] | undefined> {
+	const matched: IDataObject[] = [];
+	for (const part of slices(bodies, READ_BACK_VALUES)) {
+		const values = [...new Set(part.map((b) => String(b.indicatorValue)))];
+		const response = await sendDefenderRequest(transport, {
+			method: 'GET',
+			path: '/api/indicators',
+			qs: { $filter: values.map((v) => `indicatorValue eq ${odataString(v)}`).join(' or ') },
+		});
+		const found = new Map<string, IDataObject>();
+		for (const indicator of (response.body as { value?: IDataObject[] })?.value ?? []) {
+			found.set(indicatorKey(indicator), indicator);
+		}
+		for (const body of part) {
+			const indicator = found.get(indicatorKey(body));
+			if (!indicator || !indicatorMatches(indicator, body)) return undefined;
+			matched.push(indicator);
+		}
+	}
+	return matched;
+}
+
+export const indicatorKey = (indicator: IDataObject): string =>
+	`${String(indicator.indicatorType).toLowerCase()}|${String(indicator.indicatorValue).toLowerCase()}`;

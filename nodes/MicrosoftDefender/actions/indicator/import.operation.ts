@@ -7,7 +7,13 @@ import type {
 } from 'n8n-workflow';
 
 import { chunk } from '../../helpers/validation';
-import { InvalidInputError, sendDefenderRequest, toNodeError, type TransportContext } from '../../transport';
+import {
+	InvalidInputError,
+	sendDefenderRequest,
+	toNodeError,
+	type TransportContext,
+	type WriteCheck,
+} from '../../transport';
 import { updateDisplayOptions } from '../utils';
 import {
 	buildIndicatorBody,
@@ -15,6 +21,7 @@ import {
 	INDICATOR_BODY_KEYS,
 	indicatorProperties,
 	inputFromParameters,
+	readBackIndicators,
 	TENANT_INDICATOR_LIMIT,
 	type IndicatorInput,
 } from './fields';
@@ -153,6 +160,23 @@ const firstItem = (item: INodeExecutionData): number => {
 	return typeof paired === 'object' ? paired.item : (paired ?? 0);
 };
 
+/**
+ * The read-back of an import batch whose answer was lost: every indicator there with the values sent → applied,
+ * answered as the import answers (one result per indicator); otherwise sending the batch again is safe, since the
+ * API updates indicators with the same type and value rather than adding them (the results then come from it).
+ */
+async function verifyImport(transport: TransportContext, batch: Entry[]): Promise<WriteCheck> {
+	const indicators = await readBackIndicators(
+		transport,
+		batch.map((e) => e.body),
+	);
+	if (!indicators) return 'notApplied';
+	const results = indicators.map(
+		(indicator, i): IDataObject => ({ id: indicator.id, indicator: batch[i].body.indicatorValue, isFailed: false, failureReason: null }),
+	);
+	return { outcome: 'applied', body: { value: results } };
+}
+
 /** Imports all input items together: the router calls execute once. */
 export const wholeInput = true;
 
@@ -215,6 +239,11 @@ export async function execute(
 				method: 'POST',
 				path: '/api/indicators/import',
 				body: { Indicators: batch.map((e) => e.body) },
+				verify: async () => await verifyImport(transport, batch),
+				effect: {
+					action: 'Import Indicators',
+					check: `check whether the ${batch.length} indicators of this batch exist with these values (Indicator → Get Many)`,
+				},
 			});
 			const results = (response.body as { value?: IDataObject[] } | undefined)?.value ?? [];
 			output.push(...pairResults(batch, results));

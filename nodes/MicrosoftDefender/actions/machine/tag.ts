@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { requireText } from '../../helpers/validation';
 import { pathId, sendDefenderRequest, type TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions, type Operation } from '../utils';
-import { machineLocator, resolveMachine } from './shared';
+import { getMachine, machineLocator, resolveMachine } from './shared';
 
 /** Add Tag / Remove Tag: POST /api/machines/{id}/tags {"Value", "Action": "Add"|"Remove"} → the machine. */
 export function tagOperation(operation: 'addTag' | 'removeTag'): Operation {
@@ -27,10 +27,22 @@ export function tagOperation(operation: 'addTag' | 'removeTag'): Operation {
 	): Promise<INodeExecutionData[]> {
 		const tag = requireText(this.getNodeParameter('tag', itemIndex), 'Tag');
 		const { id } = await resolveMachine(this, itemIndex, transport);
+		const adding = operation === 'addTag';
 		const response = await sendDefenderRequest(transport, {
 			method: 'POST',
 			path: `/api/machines/${pathId(id, 'Machine ID')}/tags`,
-			body: { Value: tag, Action: operation === 'addTag' ? 'Add' : 'Remove' },
+			body: { Value: tag, Action: adding ? 'Add' : 'Remove' },
+			// Read back: the tag there (Add) or gone (Remove) → applied, the machine as read; else sending it again is
+			// safe (a machine's tags are a set: adding a tag it has, or removing one it lacks, changes nothing).
+			verify: async () => {
+				const machine = await getMachine(transport, id);
+				const tags = Array.isArray(machine.machineTags) ? (machine.machineTags as unknown[]) : [];
+				return tags.includes(tag) === adding ? { outcome: 'applied', body: machine } : 'notApplied';
+			},
+			effect: {
+				action: adding ? 'Add Tag' : 'Remove Tag',
+				check: `check the tags of machine ${id}`,
+			},
 		});
 		return toOutput(this, itemIndex, response.body as IDataObject);
 	}

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { requireText, validateGuid } from '../../helpers/validation';
-import { pathId, sendDefenderRequest, type TransportContext } from '../../transport';
+import { cancelMachineAction } from '../../helpers/machineActions';
+import type { TransportContext } from '../../transport';
 import { toOutput, updateDisplayOptions } from '../utils';
 import { machineActionIdProperty } from './shared';
 
@@ -29,10 +30,5 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const id = validateGuid(this.getNodeParameter('machineActionId', itemIndex), 'Machine Action ID');
 	const comment = requireText(this.getNodeParameter('comment', itemIndex), 'Comment');
-	const response = await sendDefenderRequest(transport, {
-		method: 'POST',
-		path: `/api/machineactions/${pathId(id, 'Machine Action ID')}/cancel`,
-		body: { Comment: comment },
-	});
-	return toOutput(this, itemIndex, response.body as IDataObject);
+	return toOutput(this, itemIndex, (await cancelMachineAction(transport, id, comment)) as IDataObject);
 }
