@@ -5,13 +5,13 @@
  * boundary, and n8n's HTTP client is wrapped so the list changes exactly between page 1 and page 2.
  * Defender documents no order for these lists, only `$filter`/`$top`/`$skip` (see mdeListStable).
  */
-import { OutboundHttp } from '@n8n/backend-network';
-import type { IDataObject, IHttpRequestOptions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { MicrosoftDefender } from '../../nodes/MicrosoftDefender/MicrosoftDefender.node';
 import { stableListSettings, transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { startEmulator, type Emulator } from '../emulator';
 import { createHarness, emulatorCredentials, executeNode } from '../helpers/n8n';
+import { interceptOutboundRequests } from '../helpers/outbound';
 
 let emu: Emulator;
 
@@ -25,22 +25,15 @@ beforeAll(async () => {
 	stableListSettings.pageSize = 4;
 	stableListSettings.overlap = 2;
 	emu = await startEmulator();
-	const original = OutboundHttp.prototype.requests;
-	jest.spyOn(OutboundHttp.prototype, 'requests').mockImplementation(function (this: OutboundHttp, ...args) {
-		const client = original.apply(this, args);
-		return {
-			...client,
-			request: async (options: IHttpRequestOptions) => {
-				const path = new URL(String(options.url)).pathname;
-				if ((options.method ?? 'GET') === 'GET' && LIST_PATHS.has(path)) {
-					const n = (listRequests.get(path) ?? 0) + 1;
-					listRequests.set(path, n);
-					beforeListRequest(path, n);
-				}
-				return await client.request(options);
-			},
-		} as ReturnType<OutboundHttp['requests']>;
+	interceptOutboundRequests((options) => {
+		const path = new URL(String(options.url)).pathname;
+		if ((options.method ?? 'GET') === 'GET' && LIST_PATHS.has(path)) {
+			const n = (listRequests.get(path) ?? 0) + 1;
+			listRequests.set(path, n);
+			beforeListRequest(path, n);
+		}
 	});
+
 });
 
 afterAll(async () => {

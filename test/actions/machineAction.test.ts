@@ -3,13 +3,13 @@
  * investigation package download (SAS link fetched without the bearer token, output as n8n binary data).
  */
 import { randomBytes } from 'crypto';
-import { OutboundHttp } from '@n8n/backend-network';
 import type { IDataObject, IHttpRequestOptions, INodeExecutionData } from 'n8n-workflow';
 
 import { MicrosoftDefender } from '../../nodes/MicrosoftDefender/MicrosoftDefender.node';
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { startEmulator, type Machine } from '../emulator';
 import { createHarness, emulatorCredentials, executeNode } from '../helpers/n8n';
+import { interceptOutboundRequests } from '../helpers/outbound';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -24,17 +24,8 @@ beforeAll(async () => {
 	// GetPackageUri allows 2 calls a minute: scale the client-side windows so the suite does not wait minutes.
 	transportSettings.rateLimitTimeScale = 60;
 	emu = await startEmulator({ machineActionStepMs: STEP_MS });
-	const original = OutboundHttp.prototype.requests;
-	jest.spyOn(OutboundHttp.prototype, 'requests').mockImplementation(function (this: OutboundHttp, ...args) {
-		const client = original.apply(this, args);
-		return {
-			...client,
-			request: async (options: IHttpRequestOptions) => {
-				outbound.push(options);
-				return await client.request(options);
-			},
-		} as ReturnType<OutboundHttp['requests']>;
-	});
+	interceptOutboundRequests((options) => outbound.push(options));
+
 });
 
 afterAll(async () => {

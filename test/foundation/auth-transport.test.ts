@@ -17,7 +17,7 @@ import {
 import { generateClientCertificate, startEmulator, type Emulator } from '../emulator';
 import {
 	createHarness,
-	credentialTestContext,
+	runCredentialTest,
 	emulatorCredentials,
 	pollContext,
 	type NodeHarness,
@@ -159,15 +159,7 @@ describe('ids in URL paths', () => {
 
 describe('credential test', () => {
 	const runTest = async (data: IDataObject) =>
-		await captured(
-			async () =>
-				await microsoftDefenderApiTest.call(credentialTestContext(logLines), {
-					id: 'c',
-					name: 'c',
-					type: 'microsoftDefenderApi',
-					data: data as never,
-				}),
-		);
+		await captured(async () => await runCredentialTest(microsoftDefenderApiTest, data, logLines));
 
 	test('success names the granted roles', async () => {
 		const result = await runTest(emulatorCredentials(emu));

@@ -26,7 +26,7 @@ import { parseCredentials } from '../../nodes/MicrosoftDefender/transport/creden
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { proxyFor } from '../../nodes/MicrosoftDefender/transport/signInNetwork';
 import { startEmulator, type Emulator } from '../emulator';
-import { createHarness, credentialTestContext, emulatorCredentials, executeNode, pollOnce } from '../helpers/n8n';
+import { createHarness, emulatorCredentials, executeNode, pollOnce, runCredentialTest } from '../helpers/n8n';
 import { trigger, triggerHarness } from '../trigger/helpers';
 import { createObserver } from '../helpers/observed';
 
@@ -52,8 +52,33 @@ function restoreEnv(): void {
 	}
 }
 
+/** A server on a free 127.0.0.1 port that tracks its sockets, so `close()` ends every connection. */
+abstract class LoopbackServer {
+	port = 0;
+
+	protected readonly sockets = new Set<net.Socket>();
+
+	protected abstract readonly server: net.Server;
+
+	async start(): Promise<void> {
+		await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+		this.port = (this.server.address() as net.AddressInfo).port;
+	}
+
+	async close(): Promise<void> {
+		for (const socket of this.sockets) socket.destroy();
+		await new Promise<void>((resolve) => this.server.close(() => resolve()));
+	}
+
+	protected track(socket: net.Socket): net.Socket {
+		this.sockets.add(socket);
+		socket.on('close', () => this.sockets.delete(socket));
+		return socket;
+	}
+}
+
 /** A plain HTTP CONNECT proxy on 127.0.0.1 with a route table; it refuses every other target and every plain request. */
-class ConnectProxy {
+class ConnectProxy extends LoopbackServer {
 	/** `host:port` a client may ask for → the 127.0.0.1 port it is tunnelled to. */
 	readonly routes = new Map<string, number>();
 	/** Tunnels opened per target. */
@@ -70,16 +95,13 @@ class ConnectProxy {
 	/** `Proxy-Authorization` value required, if any. */
 	requiredAuth: string | undefined;
 
-	port = 0;
-
-	private readonly sockets = new Set<net.Socket>();
-
-	private readonly server = http.createServer((request, response) => {
+	protected readonly server = http.createServer((request, response) => {
 		this.plainRequests.push(`${request.method} ${request.url}`);
 		response.writeHead(405, { Connection: 'close' }).end();
 	});
 
 	constructor() {
+		super();
 		this.server.on('connection', (socket: net.Socket) => this.track(socket));
 		this.server.on('connect', (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
 			const target = request.url ?? '';
@@ -127,47 +149,16 @@ class ConnectProxy {
 		this.refused.length = 0;
 	}
 
-	async start(): Promise<void> {
-		await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-		this.port = (this.server.address() as net.AddressInfo).port;
-	}
-
-	async close(): Promise<void> {
-		for (const socket of this.sockets) socket.destroy();
-		await new Promise<void>((resolve) => this.server.close(() => resolve()));
-	}
-
-	private track(socket: net.Socket): net.Socket {
-		this.sockets.add(socket);
-		socket.on('close', () => this.sockets.delete(socket));
-		return socket;
-	}
 }
 
 /** A TCP server that accepts connections and never answers (not even a TLS handshake). */
-class SilentServer {
-	private readonly sockets = new Set<net.Socket>();
-
+class SilentServer extends LoopbackServer {
 	accepted = 0;
 
-	private readonly server = net.createServer((socket) => {
+	protected readonly server = net.createServer((socket) => {
 		this.accepted++;
-		this.sockets.add(socket);
-		socket.on('error', () => {});
-		socket.on('close', () => this.sockets.delete(socket));
+		this.track(socket).on('error', () => {});
 	});
-
-	port = 0;
-
-	async start(): Promise<void> {
-		await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-		this.port = (this.server.address() as net.AddressInfo).port;
-	}
-
-	async close(): Promise<void> {
-		for (const socket of this.sockets) socket.destroy();
-		await new Promise<void>((resolve) => this.server.close(() => resolve()));
-	}
 }
 
 // What the leak scan at the end reads.
@@ -236,15 +227,7 @@ async function signIn(data: ICredentialDataDecryptedObject = credentials, resour
 }
 
 const credentialTest = async (data: ICredentialDataDecryptedObject = credentials) =>
-	await captured(
-		async () =>
-			await microsoftDefenderApiTest.call(credentialTestContext(logLines), {
-				id: 'c',
-				name: 'c',
-				type: 'microsoftDefenderApi',
-				data: data as never,
-			}),
-	);
+	await captured(async () => await runCredentialTest(microsoftDefenderApiTest, data, logLines));
 
 const byId = (id: string) => ({ __rl: true, mode: 'id', value: id });
 

@@ -16,6 +16,8 @@ import {
 	Workflow,
 	type ICredentialDataDecryptedObject,
 	type ICredentialTestFunctions,
+	type ICredentialsDecrypted,
+	type INodeCredentialTestResult,
 	type IDataObject,
 	type INode,
 	type INodeExecutionData,
@@ -180,6 +182,15 @@ export function credentialTestContext(logLines: string[] = []): ICredentialTestF
 				await proxyRequestToAxios(undefined, undefined, undefined, uriOrObject as never, options as never),
 		},
 	} as unknown as ICredentialTestFunctions;
+}
+
+/** Runs a node's credentialTest method on a `microsoftDefenderApi` credential, as n8n's CredentialsTester does. */
+export async function runCredentialTest(
+	test: (this: ICredentialTestFunctions, credential: ICredentialsDecrypted) => Promise<INodeCredentialTestResult>,
+	data: IDataObject,
+	logLines: string[] = [],
+): Promise<INodeCredentialTestResult> {
+	return await test.call(credentialTestContext(logLines), { id: 'c', name: 'c', type: 'microsoftDefenderApi', data: data as never });
 }
 
 export function nodeStaticData(harness: NodeHarness): IDataObject {

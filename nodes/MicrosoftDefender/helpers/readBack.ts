@@ -5,6 +5,8 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
+import { canonicalTimestamp, timestampToMs } from '../trigger/timestamps';
+
 /**
  * How much earlier than the request was sent (n8n's clock) the API may date its effect (its own clock), and still
  * count as this request's: clock skew between n8n's host and Defender. A comment or machine action with the same
@@ -15,9 +17,8 @@ export const READ_BACK_CLOCK_SKEW_MS = 60_000;
 
 /** Epoch ms of an API timestamp (ISO 8601, up to 7 fractional digits); undefined when it is not one. */
 export function apiTimeMs(value: unknown): number | undefined {
-	if (typeof value !== 'string' || !value) return undefined;
-	const ms = Date.parse(value.replace(/(\.\d{3})\d+/, '$1'));
-	return Number.isNaN(ms) ? undefined : ms;
+	const canonical = canonicalTimestamp(value);
+	return canonical === undefined ? undefined : timestampToMs(canonical);
 }
 
 /** Whether something the API dates `time` can be the effect of a request sent at `sentAt` (undated: it can). */

@@ -23,7 +23,7 @@ import {
 } from './historicalStart';
 import { longestPollGapMs } from './pollInterval';
 import { ALERT_SOURCES, pageSelection, type AlertFilters, type AlertSource } from './sources';
-import { canonicalTimestamp, timestampFromMs } from './timestamps';
+import { canonicalTimestamp, timestampFromMs, timestampToMs } from './timestamps';
 
 /**
  * How long a poll may take when n8n does not say (n8n-core's own default for `getPollBudgetMs`), and the share
@@ -332,7 +332,7 @@ export async function pollAlerts(this: IPollFunctions): Promise<INodeExecutionDa
 		if (manual) {
 			// "From activation on" before any activation: a sample from the last day rather than from this instant.
 			const activated = saved?.since ?? timestampFromMs(started - SAMPLE_WITHOUT_ACTIVATION_MS);
-			const floorDate = historicalFloor(params.historicalStart, now, new Date(Date.parse(activated.slice(0, 23) + 'Z')), params.timezone);
+			const floorDate = historicalFloor(params.historicalStart, now, new Date(timestampToMs(activated)), params.timezone);
 			return await manualSample(this, transport, params, toFloor(floorDate));
 		}
 		const identity = { source: params.sourceName, tenant: await signedInTenant(transport, params.source.api) };
@@ -343,7 +343,7 @@ export async function pollAlerts(this: IPollFunctions): Promise<INodeExecutionDa
 			);
 		}
 		const previous = continued ? saved : undefined;
-		const activatedAt = previous?.since ? new Date(Date.parse(previous.since.slice(0, 23) + 'Z')) : undefined;
+		const activatedAt = previous?.since ? new Date(timestampToMs(previous.since)) : undefined;
 		const floor = toFloor(historicalFloor(params.historicalStart, now, activatedAt, params.timezone));
 
 		const outcome = await scanAlerts(transport, params, previous, floor, { identity, now });
