@@ -1,5 +1,5 @@
 /**
- * AlertScan scenario by scenario: every poll's emitted ids (and versions) and the page queries it issued.
+ * CursorScan scenario by scenario: every poll's emitted ids (and versions) and the page queries it issued.
  * Polls run through TriggerHost, which pages exactly like poll.ts and keeps static data the way n8n does; `Host`
  * below also hands each poll its clock (`now`), as poll.ts does.
  *
@@ -14,20 +14,20 @@
  * a reason, and bounds on the number of requests.
  */
 import {
-	AlertScan,
+	CursorScan,
 	continuesState,
 	type Alert,
 	type ChangeInfo,
 	type CursorState,
 	type PageQuery,
-} from '../../nodes/MicrosoftDefender/trigger/cursor';
+} from '../../nodes/MicrosoftDefender/scan/cursor';
 import {
 	maxTimestamp,
 	subtractMs,
 	timestampFromMs,
 	timestampFromTicks,
 	timestampToTicks,
-} from '../../nodes/MicrosoftDefender/trigger/timestamps';
+} from '../../nodes/MicrosoftDefender/helpers/timestamps';
 import {
 	compareKeys,
 	DAY,
@@ -1141,7 +1141,7 @@ describe.each(SERVER_ORDERS)('alerts without ids (server %s)', (order) => {
 	 * missing ids first, when it sorts and `$orderby` was asked, else newest first; a rejected `$orderby` reported to
 	 * the scan as poll.ts does.
 	 */
-	function serve(list: Raw[], query: PageQuery, scan: AlertScan): Raw[] {
+	function serve(list: Raw[], query: PageQuery, scan: CursorScan): Raw[] {
 		if (query.ordered && order === 'rejectsOrderby') scan.rejectOrder('400');
 		const idOf = (a: Raw): string => (typeof a.id === 'string' ? a.id : '');
 		const sorted = list
@@ -1153,7 +1153,7 @@ describe.each(SERVER_ORDERS)('alerts without ids (server %s)', (order) => {
 
 	function scanList(list: Raw[], previous?: CursorState) {
 		const options = { ...scanOptions({ triggerOnUpdates: false, maxPageSize: 2 }), now: at(60) };
-		const scan = new AlertScan(previous, options, FLOOR);
+		const scan = new CursorScan(previous, options, FLOOR);
 		const queries: PageQuery[] = [];
 		for (let query = scan.nextQuery(); query; query = scan.nextQuery()) {
 			queries.push(query);
@@ -1516,8 +1516,8 @@ describe('identity: the source and tenant a saved position belongs to', () => {
 
 describe.each(SERVER_ORDERS)('stopping early: the poll ran out of time (server %s)', (order) => {
 	/** A poll like pollOnce that, before each request, stops as poll.ts does once `stop(scan)` says so. */
-	function pollStopping(api: FakeAlertApi, previous: CursorState | undefined, options: ScanOptions, nowMs: number, stop: (scan: AlertScan) => boolean) {
-		const scan = new AlertScan(previous, { ...options, now: timestampFromMs(nowMs) }, FLOOR);
+	function pollStopping(api: FakeAlertApi, previous: CursorState | undefined, options: ScanOptions, nowMs: number, stop: (scan: CursorScan) => boolean) {
+		const scan = new CursorScan(previous, { ...options, now: timestampFromMs(nowMs) }, FLOOR);
 		const field = options.fields.cursor;
 		for (let query = scan.nextQuery(), n = 0; query; query = scan.nextQuery(), n++) {
 			if (n > 1000) throw new Error('runaway scan');
@@ -1749,7 +1749,7 @@ describe('module hygiene', () => {
 		const { api } = setup();
 		api.create('a', at(0));
 		const options = scanOptions({ triggerOnUpdates: true });
-		const scan = new AlertScan(undefined, options, FLOOR);
+		const scan = new CursorScan(undefined, options, FLOOR);
 		expect(scan.accept(api.page('lastUpdateTime', pageRequest(scan.nextQuery() as PageQuery, options), T0))).toBe(true);
 		expect(scan.complete).toBe(true);
 		expect(scan.nextQuery()).toBeUndefined();
@@ -1761,7 +1761,7 @@ describe('module hygiene', () => {
 		expect(state.horizon).toBe(subtractMs(at(0), 15 * MINUTE));
 		// A scan that read nothing has no highWater, hence no horizon, and keeps `seen` empty. (The page answers the
 		// scan's first query: its size is decided there, and a page shorter than it ends the scan.)
-		const empty = new AlertScan(undefined, options, FLOOR);
+		const empty = new CursorScan(undefined, options, FLOOR);
 		expect(empty.nextQuery()).toEqual(first(FLOOR, 1000));
 		expect(empty.accept([])).toBe(true);
 		expect(empty.commit()).toMatchObject({ highWater: undefined, horizon: undefined, seen: {} });

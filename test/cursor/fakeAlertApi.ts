@@ -17,8 +17,8 @@
  *
  * The fake never reads the real clock: every read takes the simulated `nowMs`.
  */
-import type { Alert } from '../../nodes/MicrosoftDefender/trigger/cursor';
-import { timestampFromMs, timestampToMs } from '../../nodes/MicrosoftDefender/trigger/timestamps';
+import type { Alert } from '../../nodes/MicrosoftDefender/scan/cursor';
+import { timestampFromMs, timestampToMs } from '../../nodes/MicrosoftDefender/helpers/timestamps';
 
 export const SECOND = 1_000;
 export const MINUTE = 60 * SECOND;

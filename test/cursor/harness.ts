@@ -1,5 +1,5 @@
 /**
- * Drives AlertScan the way the real trigger does (see `scanAlerts` in nodes/MicrosoftDefender/trigger/poll.ts)
+ * Drives CursorScan the way the real trigger does (see `scanAlerts` in nodes/MicrosoftDefender/trigger/poll.ts)
  * against the fake API: each PageQuery becomes the request poll.ts would send (page clause and `$orderby` from
  * `pageSelection` in sources.ts, `$skip` left out when 0; a rejected `$orderby` is sent again without it and
  * reported with `rejectOrder`), and hands each page to `accept` with the source's client-side filter, if any
@@ -9,15 +9,15 @@
  * emitted items; a restart rolls the state back to the last persisted one; a poll that throws commits nothing.
  */
 import {
-	AlertScan,
+	CursorScan,
 	type Alert,
 	type CursorFields,
 	type CursorOptions,
 	type CursorState,
 	type Emission,
 	type PageQuery,
-} from '../../nodes/MicrosoftDefender/trigger/cursor';
-import { pageSelection } from '../../nodes/MicrosoftDefender/trigger/sources';
+} from '../../nodes/MicrosoftDefender/scan/cursor';
+import { pageSelection } from '../../nodes/MicrosoftDefender/scan/sources';
 import { OrderbyRejected, type CursorFieldName, type FakeAlertApi, type PageRequest } from './fakeAlertApi';
 
 export const TRACKED = ['status', 'severity', 'title', 'assignedTo', 'comments'];
@@ -66,7 +66,7 @@ export interface PollHooks {
 }
 
 export interface PollOutcome {
-	scan: AlertScan;
+	scan: CursorScan;
 	emissions: Emission[];
 	queries: PageQuery[];
 	/** What each page request returned. */
@@ -83,7 +83,7 @@ export function pollOnce(
 	nowMs: number,
 	hooks: PollHooks = {},
 ): PollOutcome {
-	const scan = new AlertScan(previous, options, floor);
+	const scan = new CursorScan(previous, options, floor);
 	const queries: PageQuery[] = [];
 	const pages: Alert[][] = [];
 	for (let query = scan.nextQuery(); query; query = scan.nextQuery()) {

@@ -1,5 +1,5 @@
 /**
- * Model-based randomized test of AlertScan: a seeded random timeline of alerts (7-digit timestamps, many exact
+ * Model-based randomized test of CursorScan: a seeded random timeline of alerts (7-digit timestamps, many exact
  * ties, updates, late arrivals, filter-relevant status changes) in the fake API, polled by a driver that behaves
  * like n8n (random maxAlerts and page sizes, failing page requests, static data persisted only with items,
  * restarts, sometimes a client-side filter as Graph's category filter, the poll's clock as `now`). Runs per server
@@ -44,7 +44,7 @@
  * instant leaving it then makes $skip pass over an unread one (known limitation, see the failing test in
  * cursor.test.ts).
  */
-import type { Alert, ChangeInfo, CursorState, Emission, PageQuery } from '../../nodes/MicrosoftDefender/trigger/cursor';
+import type { Alert, ChangeInfo, CursorState, Emission, PageQuery } from '../../nodes/MicrosoftDefender/scan/cursor';
 import {
 	canonicalTimestamp,
 	maxTimestamp,
@@ -53,7 +53,7 @@ import {
 	timestampFromTicks,
 	timestampToMs,
 	timestampToTicks,
-} from '../../nodes/MicrosoftDefender/trigger/timestamps';
+} from '../../nodes/MicrosoftDefender/helpers/timestamps';
 import {
 	compareKeys,
 	DAY,

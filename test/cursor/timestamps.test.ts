@@ -4,7 +4,7 @@ import {
 	subtractMs,
 	timestampFromMs,
 	timestampToMs,
-} from '../../nodes/MicrosoftDefender/trigger/timestamps';
+} from '../../nodes/MicrosoftDefender/helpers/timestamps';
 import { DAY, MINUTE, ts } from './fakeAlertApi';
 import { Random } from './harness';
 

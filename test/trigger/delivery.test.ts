@@ -4,7 +4,7 @@
  */
 import { NodeApiError, NodeOperationError, type IDataObject } from 'n8n-workflow';
 
-import { graphAlertSource, mdeAlertSource, type AlertSource } from '../../nodes/MicrosoftDefender/trigger/sources';
+import { graphAlertSource, mdeAlertSource, type ScanSource } from '../../nodes/MicrosoftDefender/scan/sources';
 import { clearTokenCache } from '../../nodes/MicrosoftDefender/transport/auth';
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { API_PROFILES, startEmulator, type ApiProfile, type Emulator } from '../emulator';
@@ -16,7 +16,7 @@ let emu: Emulator;
 /** The same guarantees for both alert sources: field names, enum spelling and paging differ. */
 interface SourceCase {
 	name: string;
-	source: AlertSource;
+	source: ScanSource;
 	params: IDataObject;
 	created: string;
 	updated: string;

@@ -6,7 +6,7 @@
  */
 import { NodeOperationError, type IDataObject } from 'n8n-workflow';
 
-import { graphAlertSource, mdeAlertSource } from '../../nodes/MicrosoftDefender/trigger/sources';
+import { graphAlertSource, mdeAlertSource } from '../../nodes/MicrosoftDefender/scan/sources';
 import { clearTokenCache } from '../../nodes/MicrosoftDefender/transport/auth';
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { startEmulator, type ApiProfile, type Emulator } from '../emulator';

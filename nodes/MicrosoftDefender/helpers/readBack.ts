@@ -5,7 +5,7 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
-import { canonicalTimestamp, timestampToMs } from '../trigger/timestamps';
+import { canonicalTimestamp, timestampToMs } from './timestamps';
 
 /**
  * How much earlier than the request was sent (n8n's clock) the API may date its effect (its own clock), and still

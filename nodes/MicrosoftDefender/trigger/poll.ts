@@ -13,7 +13,7 @@ import {
 	type RawResponse,
 	type TransportContext,
 } from '../transport';
-import { AlertScan, continuesState, type CursorOptions, type CursorState, type PageQuery } from './cursor';
+import { CursorScan, continuesState, type CursorOptions, type CursorState, type PageQuery } from '../scan/cursor';
 import {
 	checkHistoricalStart,
 	historicalFloor,
@@ -22,8 +22,8 @@ import {
 	type HistoricalStart,
 } from './historicalStart';
 import { longestPollGapMs } from './pollInterval';
-import { ALERT_SOURCES, pageSelection, type AlertFilters, type AlertSource } from './sources';
-import { canonicalTimestamp, timestampFromMs, timestampToMs } from './timestamps';
+import { ALERT_SOURCES, pageSelection, type ScanFilters, type ScanSource } from '../scan/sources';
+import { canonicalTimestamp, timestampFromMs, timestampToMs } from '../helpers/timestamps';
 
 /**
  * How long a poll may take when n8n does not say (n8n-core's own default for `getPollBudgetMs`), and the share
@@ -47,10 +47,10 @@ export const CHANGE_KEY = '_change';
 export interface TriggerParameters {
 	/** 'mde' or 'graph' (recorded with the position). */
 	sourceName: string;
-	source: AlertSource;
+	source: ScanSource;
 	/** The workflow's timezone: relative phrases and zone-less dates of Max Historical Poll Start are read in it. */
 	timezone: string;
-	filters: AlertFilters;
+	filters: ScanFilters;
 	historicalStart: HistoricalStart;
 	triggerOnUpdates: boolean;
 	includeEvidence: boolean;
@@ -142,7 +142,7 @@ export function readTriggerParameters(context: IPollFunctions, now: Date): Trigg
 	}
 }
 
-function filterExpression(source: AlertSource, params: TriggerParameters, extra: string[]): string {
+function filterExpression(source: ScanSource, params: TriggerParameters, extra: string[]): string {
 	return [...source.filterClauses(params.filters), ...extra].join(' and ');
 }
 
@@ -158,7 +158,7 @@ type ListQuery = Record<string, string | number | undefined>;
  */
 async function listAlerts(
 	transport: TransportContext,
-	source: AlertSource,
+	source: ScanSource,
 	qs: ListQuery,
 ): Promise<{ response: RawResponse; unordered?: string }> {
 	const request = { api: source.api, method: 'GET' as const, path: source.path, headers: source.headers };
@@ -209,7 +209,7 @@ export interface PollOutcome {
 	items: INodeExecutionData[];
 	state: CursorState;
 	requests: number;
-	scan: AlertScan;
+	scan: CursorScan;
 	/** Why the scan ended before it was complete (time budget), if it did. */
 	stoppedBy?: string;
 }
@@ -247,7 +247,7 @@ export async function scanAlerts(
 		identity: context.identity,
 		now: context.now ? timestampFromMs(context.now.getTime()) : undefined,
 	};
-	const scan = new AlertScan(previous, options, floor);
+	const scan = new CursorScan(previous, options, floor);
 	let requests = 0;
 	let slowestPageMs = 0;
 	let stoppedBy: string | undefined;
@@ -286,7 +286,7 @@ export async function scanAlerts(
 	return { items, state: scan.commit(), requests, scan, stoppedBy };
 }
 
-function pageRequest(source: AlertSource, cursorField: string, query: PageQuery, params: TriggerParameters): ListQuery {
+function pageRequest(source: ScanSource, cursorField: string, query: PageQuery, params: TriggerParameters): ListQuery {
 	const page = pageSelection(cursorField, query);
 	return {
 		$filter: filterExpression(source, params, [page.clause]),

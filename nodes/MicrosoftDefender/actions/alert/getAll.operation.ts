@@ -8,7 +8,7 @@ import {
 } from '../../helpers/enums';
 import { requireText, splitList } from '../../helpers/validation';
 import { InvalidInputError, mdeListPages, odataString, type TransportContext } from '../../transport';
-import { anyOf } from '../../trigger/sources';
+import { anyOf } from '../../helpers/odata';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { enumValue, filterDateTime, includeEvidenceOptions } from './common';
 import {

@@ -6,7 +6,7 @@ import type { IDataObject, INodePropertyOptions } from 'n8n-workflow';
 import { GRAPH_ALERT_SEVERITIES, GRAPH_ALERT_STATUSES, GRAPH_SERVICE_SOURCES } from '../../helpers/enums';
 
 import { pathId, sendDefenderRequest, type DefenderRequest, type RawResponse, type TransportContext } from '../../transport';
-import { canonicalTimestamp } from '../../trigger/timestamps';
+import { canonicalTimestamp } from '../../helpers/timestamps';
 import type { ChangeEnums } from './common';
 
 export const GRAPH_ALERTS_PATH = '/v1.0/security/alerts_v2';

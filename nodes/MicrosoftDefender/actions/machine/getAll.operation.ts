@@ -1,5 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
+import { anyOf } from '../../helpers/odata';
 import { splitList, validateDateTime } from '../../helpers/validation';
 import { InvalidInputError, mdeListStable, odataString, type TransportContext } from '../../transport';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
@@ -95,12 +96,6 @@ const properties: INodeProperties[] = [
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['machine'], operation: ['getAll'] } }, properties);
-
-function anyOf(field: string, values: string[]): string | undefined {
-	if (!values.length) return undefined;
-	const clause = values.map((v) => `${field} eq ${odataString(v)}`).join(' or ');
-	return values.length > 1 ? `(${clause})` : clause;
-}
 
 /** The `$filter` for the chosen filters (reference §3.3: all of these fields are filterable). */
 export function machineFilter(filters: IDataObject): string | undefined {

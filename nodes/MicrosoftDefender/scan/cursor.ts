@@ -40,7 +40,7 @@ import {
 	subtractMs,
 	timestampFromTicks,
 	timestampToTicks,
-} from './timestamps';
+} from '../helpers/timestamps';
 
 export type Alert = Record<string, unknown>;
 
@@ -175,7 +175,7 @@ const WINDOW_GROWTH = 8;
 
 type Read = { alert: Alert; id: string; version: string | undefined };
 
-export class AlertScan {
+export class CursorScan {
 	readonly emissions: Emission[] = [];
 
 	readonly stats: ScanStats = {

@@ -6,11 +6,12 @@ import {
 	graphSpelling,
 } from '../helpers/enums';
 import type { ApiResource } from '../transport/auth';
+import { anyOf } from '../helpers/odata';
 import { odataString } from '../transport';
 import type { CursorFields, PageQuery } from './cursor';
 
 /** What the trigger filters on; every value is an enum member or escaped before it reaches `$filter`. */
-export interface AlertFilters {
+export interface ScanFilters {
 	statuses: string[];
 	severities: string[];
 	categories: string[];
@@ -23,19 +24,19 @@ export interface AlertFilters {
 }
 
 /** One alert API the trigger can read: where it lives and how its fields and filters are named. */
-export interface AlertSource {
+export interface ScanSource {
 	api: ApiResource;
 	path: string;
 	maxPageSize: number;
 	/** Largest `$skip` the API accepts (only used inside one instant holding a full page). */
 	maxSkip?: number;
 	fields(triggerOnUpdates: boolean): CursorFields;
-	filterClauses(filters: AlertFilters): string[];
+	filterClauses(filters: ScanFilters): string[];
 	/** Query options besides `$filter`, `$orderby`, `$top` and `$skip`. */
 	extraQuery(options: { includeEvidence: boolean }): Record<string, string>;
 	headers?: Record<string, string>;
 	/** Filters the API cannot apply, checked on each alert read (the cursor still moves past the others). */
-	clientFilter?(filters: AlertFilters): ((alert: Record<string, unknown>) => boolean) | undefined;
+	clientFilter?(filters: ScanFilters): ((alert: Record<string, unknown>) => boolean) | undefined;
 }
 
 /**
@@ -52,12 +53,6 @@ export function pageSelection(cursorField: string, query: PageQuery): { clause: 
 	return { clause, orderby: query.ordered ? `${cursorField} asc` : undefined };
 }
 
-/** `(field eq 'a' or field eq 'b')`, or nothing when the list is empty (empty means all). */
-export function anyOf(field: string, values: string[]): string | undefined {
-	if (!values.length) return undefined;
-	const terms = values.map((v) => `${field} eq ${odataString(v)}`);
-	return terms.length === 1 ? terms[0] : `(${terms.join(' or ')})`;
-}
 
 const MDE_TRACKED_FIELDS = [
 	'status',
@@ -80,7 +75,7 @@ const MDE_TRACKED_FIELDS = [
  * up to 10,000 ("Maximum page size is 10,000"), `$skip`, `$expand=evidence`. `$orderby` is not documented: the
  * trigger asks for it, checks every page and falls back to time windows (cursor.ts).
  */
-export const mdeAlertSource: AlertSource = {
+export const mdeAlertSource: ScanSource = {
 	api: 'mde',
 	path: '/api/alerts',
 	maxPageSize: 10_000,
@@ -135,7 +130,7 @@ const GRAPH_TRACKED_FIELDS = [
  * security constraints cap `$top` at 1,000 and `$skip` at 500, and `@odata.nextLink` is often missing, so the
  * scan pages by time windows itself. Category and detection source are checked on each alert read.
  */
-export const graphAlertSource: AlertSource = {
+export const graphAlertSource: ScanSource = {
 	api: 'graph',
 	path: '/v1.0/security/alerts_v2',
 	maxPageSize: 1_000,
@@ -166,4 +161,4 @@ export const graphAlertSource: AlertSource = {
 	},
 };
 
-export const ALERT_SOURCES: Record<string, AlertSource> = { mde: mdeAlertSource, graph: graphAlertSource };
+export const ALERT_SOURCES: Record<string, ScanSource> = { mde: mdeAlertSource, graph: graphAlertSource };
