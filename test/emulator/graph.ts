@@ -102,9 +102,14 @@ const PRODUCT_NAME: Record<string, string> = {
 };
 
 const GRAPH_STATUSES = ['unknown', 'new', 'inProgress', 'resolved', 'unknownFutureValue'];
-const GRAPH_SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high', 'unknownFutureValue'];
-const GRAPH_CLASSIFICATIONS = ['unknown', 'falsePositive', 'truePositive', 'informationalExpectedActivity', 'unknownFutureValue'];
-const GRAPH_DETERMINATIONS = [...Object.keys(DETERMINATION_TO_MDE), 'unknownFutureValue'];
+/** alertSeverity, in member order (also the incidents' severity). */
+export const GRAPH_SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high', 'unknownFutureValue'];
+export const GRAPH_CLASSIFICATIONS = ['unknown', 'falsePositive', 'truePositive', 'informationalExpectedActivity', 'unknownFutureValue'];
+/** The classifications an update may set (not the sentinel). */
+export const GRAPH_SETTABLE_CLASSIFICATIONS = GRAPH_CLASSIFICATIONS.slice(0, 4);
+/** The determinations an alert (or incident) update accepts: the SDK member names, not the sentinel. */
+export const GRAPH_SETTABLE_DETERMINATIONS = Object.keys(DETERMINATION_TO_MDE);
+export const GRAPH_DETERMINATIONS = [...GRAPH_SETTABLE_DETERMINATIONS, 'unknownFutureValue'];
 const GRAPH_SERVICE_SOURCES = [
 	'unknown',
 	'microsoftDefenderForEndpoint',
@@ -140,7 +145,7 @@ const GRAPH_DETECTION_SOURCES = [
 ];
 
 const graphStatus = (a: Alert) => STATUS[a.status] ?? 'unknown';
-const graphSeverity = (a: Alert) => SEVERITY[a.severity] ?? 'unknown';
+export const graphSeverity = (a: Alert) => SEVERITY[a.severity] ?? 'unknown';
 const graphClassification = (a: Alert) => (a.classification ? CLASSIFICATION[a.classification] ?? 'unknown' : 'unknown');
 const graphDetermination = (a: Alert) => (a.determination ? DETERMINATION[a.determination] ?? 'other' : 'unknown');
 const graphDetectionSource = (a: Alert) => DETECTION_SOURCE[a.detectionSource] ?? 'unknown';
@@ -317,6 +322,8 @@ function graphAlertSchema(state: EmulatorState): EntitySchema<Alert> {
 			status: field.enum(GRAPH_STATUSES, graphStatus),
 			detectionSource: field.enum(GRAPH_DETECTION_SOURCES, graphDetectionSource),
 			category: field.string((a) => a.category),
+			// Not in the documented filterable list: the documentedOnly profile rejects it (profiles.ts).
+			incidentId: field.string((a) => (a.incidentId === null ? null : String(a.incidentId))),
 			evidence: field.collection('object', (a) => graphEvidence(state, a)),
 		},
 	};
@@ -388,11 +395,11 @@ export function registerGraphRoutes(router: Router, state: EmulatorState): void 
 			const patch: Partial<Alert> = {};
 			const status = b.enumValue('status', ['new', 'inProgress', 'resolved']);
 			if (status) patch.status = (Object.keys(STATUS).find((k) => STATUS[k] === status) ?? 'New') as Alert['status'];
-			const classification = b.enumValue('classification', GRAPH_CLASSIFICATIONS.slice(0, 4), { nullable: true });
+			const classification = b.enumValue('classification', GRAPH_SETTABLE_CLASSIFICATIONS, { nullable: true });
 			if (classification !== undefined) {
 				patch.classification = Object.keys(CLASSIFICATION).find((k) => CLASSIFICATION[k] === classification) ?? null;
 			}
-			const determination = b.enumValue('determination', Object.keys(DETERMINATION_TO_MDE), { nullable: true });
+			const determination = b.enumValue('determination', GRAPH_SETTABLE_DETERMINATIONS, { nullable: true });
 			if (determination !== undefined) patch.determination = determination === null ? null : DETERMINATION_TO_MDE[determination];
 			const assignedTo = b.string('assignedTo', { nullable: true });
 			if (assignedTo !== undefined) patch.assignedTo = assignedTo;

@@ -88,3 +88,46 @@ export function graphSpelling(value: string, mde: INodePropertyOptions[], graph:
 export function enumValues(options: INodePropertyOptions[]): string[] {
 	return options.map((o) => String(o.value));
 }
+
+/** Filter classifications. */
+export const GRAPH_FILTER_CLASSIFICATIONS: INodePropertyOptions[] = [
+	{ name: 'False Positive', value: 'falsePositive' },
+	{ name: 'Informational, Expected Activity', value: 'informationalExpectedActivity' },
+	{ name: 'True Positive', value: 'truePositive' },
+	{ name: 'Unknown (Not Classified)', value: 'unknown' },
+];
+
+/** Filter determinations: the Graph SDK/metadata member names (§6.3), not the ones the docs' table lists. */
+export const GRAPH_FILTER_DETERMINATIONS: INodePropertyOptions[] = [
+	{ name: 'APT (Deprecated)', value: 'apt' },
+	{ name: 'Compromised Account', value: 'compromisedAccount' },
+	{ name: 'Confirmed Activity', value: 'confirmedActivity' },
+	{ name: 'Line-of-Business Application', value: 'lineOfBusinessApplication' },
+	{ name: 'Malicious User Activity', value: 'maliciousUserActivity' },
+	{ name: 'Malware', value: 'malware' },
+	{ name: 'Multi-Staged Attack', value: 'multiStagedAttack' },
+	{ name: 'Not Enough Data to Validate', value: 'notEnoughDataToValidate' },
+	{ name: 'Not Malicious', value: 'notMalicious' },
+	{ name: 'Other', value: 'other' },
+	{ name: 'Phishing', value: 'phishing' },
+	{ name: 'Security Personnel (Deprecated)', value: 'securityPersonnel' },
+	{ name: 'Security Testing', value: 'securityTesting' },
+	{ name: 'Unknown (Not Determined)', value: 'unknown' },
+	{ name: 'Unwanted Software', value: 'unwantedSoftware' },
+];
+
+/**
+ * Graph incident statuses (resources/security-incident.md: active, resolved, inProgress, redirected,
+ * unknownFutureValue, awaitingAction; awaitingAction is an evolvable member, returned only with
+ * `Prefer: include-unknown-enum-members`).
+ */
+export const INCIDENT_STATUSES: INodePropertyOptions[] = [
+	{ name: 'Active', value: 'active' },
+	{ name: 'Awaiting Action', value: 'awaitingAction' },
+	{ name: 'In Progress', value: 'inProgress' },
+	{ name: 'Redirected (Merged Into Another Incident)', value: 'redirected' },
+	{ name: 'Resolved', value: 'resolved' },
+];
+
+/** Incident severities: Graph's alertSeverity (resources/security-incident.md). */
+export const INCIDENT_SEVERITIES: INodePropertyOptions[] = GRAPH_ALERT_SEVERITIES;

@@ -53,6 +53,12 @@ export interface CursorFields {
 	created: string;
 	/** Fields whose previous values are reported when an update is emitted. */
 	tracked: string[];
+	/**
+	 * Tracked list fields whose entries carry an `id` (an incident's `alerts`): an update names the ids added
+	 * and removed. While such a field is absent from the answer (not asked for, or not readable) it is not
+	 * compared.
+	 */
+	idLists?: string[];
 }
 
 /** How the API answers `$orderby=<field> asc`: with sorted pages ('asc'), or not ('none': time windows only). */
@@ -103,6 +109,11 @@ export interface CursorState {
 	orderReason?: string;
 	/** With order 'none' and a backlog left: the window width (ms) that last fitted in a page, to start the next poll with. */
 	windowMs?: number;
+	/**
+	 * Incidents read without `$expand=alerts` since it failed (scan/incidentAlerts.ts keeps it; the cursor does
+	 * not read it).
+	 */
+	alertsFallback?: { reason: string; sinceMs: number; alerts: 'filter' | 'none'; alertsReason?: string };
 }
 
 export interface ChangeInfo {
@@ -113,6 +124,10 @@ export interface ChangeInfo {
 	changedFields?: string[];
 	/** Their values in the version last emitted (for list fields such as comments: the number of entries). */
 	previous?: Snapshot;
+	/** For the `idLists` fields that changed: the ids that joined, by field (e.g. `{ alerts: ['da63…'] }`). */
+	added?: Record<string, string[]>;
+	/** For the `idLists` fields that changed: the ids that left, by field. */
+	removed?: Record<string, string[]>;
 }
 
 export interface Emission {
@@ -159,10 +174,21 @@ function snapshotValue(value: unknown): string | number | boolean | null {
 	return value as string | number | boolean;
 }
 
-export function snapshot(alert: Alert, fields: string[]): Snapshot {
+/** The sorted ids of a list of entities, as one string (`null` when the field is absent). */
+function idListValue(value: unknown): string | null {
+	if (!Array.isArray(value)) return null;
+	const ids = value.map((entry) => String((entry as { id?: unknown } | null)?.id ?? '')).filter(Boolean);
+	return JSON.stringify([...new Set(ids)].sort());
+}
+
+export function snapshot(alert: Alert, fields: string[], idLists: string[] = []): Snapshot {
 	const out: Snapshot = {};
-	for (const field of fields) out[field] = snapshotValue(alert[field]);
+	for (const field of fields) out[field] = idLists.includes(field) ? idListValue(alert[field]) : snapshotValue(alert[field]);
 	return out;
+}
+
+function idsOf(value: string | number | boolean | null | undefined): string[] {
+	return typeof value === 'string' ? (JSON.parse(value) as string[]) : [];
 }
 
 const ONE_TICK = BigInt(1);
@@ -542,14 +568,27 @@ export class CursorScan {
 	private describeChange(id: string, alert: Alert, version: string, emittedVersion: string | undefined): ChangeInfo {
 		const { fields, triggerOnUpdates, changeMemory } = this.options;
 		if (!triggerOnUpdates) return { type: 'new', version };
-		const current = snapshot(alert, fields.tracked);
+		const idLists = fields.idLists ?? [];
+		const current = snapshot(alert, fields.tracked, idLists);
 		const before = this.known.get(id);
 		let change: ChangeInfo;
 		if (before) {
+			// An id list missing from this answer says nothing about it: keep what was known.
+			for (const f of idLists) if (current[f] === null && before.f[f] !== undefined) current[f] = before.f[f];
 			const changedFields = fields.tracked.filter((f) => before.f[f] !== current[f]);
 			const previous: Snapshot = {};
-			for (const f of changedFields) previous[f] = before.f[f];
+			for (const f of changedFields) {
+				previous[f] = idLists.includes(f) && before.f[f] !== null ? idsOf(before.f[f]).length : before.f[f];
+			}
 			change = { type: 'update', version, changedFields, previous };
+			for (const f of changedFields.filter((c) => idLists.includes(c))) {
+				const was = new Set(idsOf(before.f[f]));
+				const now = idsOf(current[f]);
+				const added = now.filter((x) => !was.has(x));
+				const removed = [...was].filter((x) => !now.includes(x));
+				if (added.length) (change.added ??= {})[f] = added;
+				if (removed.length) (change.removed ??= {})[f] = removed;
+			}
 		} else {
 			const created = canonicalTimestamp(alert[fields.created]);
 			const since = this.previous?.since ?? this.floor;

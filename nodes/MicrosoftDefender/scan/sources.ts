@@ -10,7 +10,11 @@ import { anyOf } from '../helpers/odata';
 import { odataString } from '../transport';
 import type { CursorFields, PageQuery } from './cursor';
 
-/** What the trigger filters on; every value is an enum member or escaped before it reaches `$filter`. */
+/**
+ * What a scan filters on; every value is an enum member or escaped before it reaches `$filter`. Statuses and
+ * severities are in the spelling of the source's options (MDE PascalCase for alerts, Graph camelCase for
+ * incidents).
+ */
 export interface ScanFilters {
 	statuses: string[];
 	severities: string[];
@@ -21,10 +25,18 @@ export interface ScanFilters {
 	serviceSources: string[];
 	/** Advanced: an OData expression the user writes, and-ed with the rest in parentheses. */
 	additionalFilter?: string;
+	/** Incidents: classifications and determinations (Graph values). */
+	classifications?: string[];
+	determinations?: string[];
 }
 
-/** One alert API the trigger can read: where it lives and how its fields and filters are named. */
+/**
+ * One list API a scan can read (alerts of either API, incidents): where it lives and how its fields and filters
+ * are named. The cursor (cursor.ts) and the scan loop (run.ts) are the same for all of them.
+ */
 export interface ScanSource {
+	/** What it lists, singular, for messages ('alert', 'incident'). */
+	noun: string;
 	api: ApiResource;
 	path: string;
 	maxPageSize: number;
@@ -33,10 +45,17 @@ export interface ScanSource {
 	fields(triggerOnUpdates: boolean): CursorFields;
 	filterClauses(filters: ScanFilters): string[];
 	/** Query options besides `$filter`, `$orderby`, `$top` and `$skip`. */
-	extraQuery(options: { includeEvidence: boolean }): Record<string, string>;
+	extraQuery(options: ExpandOptions): Record<string, string>;
 	headers?: Record<string, string>;
 	/** Filters the API cannot apply, checked on each alert read (the cursor still moves past the others). */
 	clientFilter?(filters: ScanFilters): ((alert: Record<string, unknown>) => boolean) | undefined;
+}
+
+export interface ExpandOptions {
+	/** MDE alerts: `$expand=evidence`. */
+	includeEvidence?: boolean;
+	/** Incidents: `$expand=alerts`. */
+	includeAlerts?: boolean;
 }
 
 /**
@@ -76,6 +95,7 @@ const MDE_TRACKED_FIELDS = [
  * trigger asks for it, checks every page and falls back to time windows (cursor.ts).
  */
 export const mdeAlertSource: ScanSource = {
+	noun: 'alert',
 	api: 'mde',
 	path: '/api/alerts',
 	maxPageSize: 10_000,
@@ -131,6 +151,7 @@ const GRAPH_TRACKED_FIELDS = [
  * scan pages by time windows itself. Category and detection source are checked on each alert read.
  */
 export const graphAlertSource: ScanSource = {
+	noun: 'alert',
 	api: 'graph',
 	path: '/v1.0/security/alerts_v2',
 	maxPageSize: 1_000,
@@ -162,3 +183,52 @@ export const graphAlertSource: ScanSource = {
 };
 
 export const ALERT_SOURCES: Record<string, ScanSource> = { mde: mdeAlertSource, graph: graphAlertSource };
+
+const INCIDENT_TRACKED_FIELDS = [
+	'status',
+	'severity',
+	'classification',
+	'determination',
+	'assignedTo',
+	'displayName',
+	'customTags',
+	'comments',
+	'resolvingComment',
+	'redirectIncidentId',
+	'alerts',
+];
+
+/**
+ * Graph incidents (https://learn.microsoft.com/en-us/graph/api/security-list-incidents): documents `$count`,
+ * `$filter` (assignedTo, classification, createdDateTime, determination, lastUpdateDateTime, severity, status),
+ * `$skip`, `$top`, `$expand` (alerts), and "the most recent incidents are displayed at the top of the list".
+ * `$top` above 50 is a 400 ("The limit of '50' for Top query has been exceeded", wazuh/wazuh#28070); `$skip` is
+ * capped like the other security lists (500); `$orderby` is not documented (checked like for alerts).
+ * Status `awaitingAction` is an evolvable member: it needs `Prefer: include-unknown-enum-members`
+ * (resources/security-incident.md).
+ */
+export const graphIncidentSource: ScanSource = {
+	noun: 'incident',
+	api: 'graph',
+	path: '/v1.0/security/incidents',
+	maxPageSize: 50,
+	maxSkip: 500,
+	headers: { Prefer: 'include-unknown-enum-members' },
+	fields: (triggerOnUpdates) => ({
+		id: 'id',
+		cursor: triggerOnUpdates ? 'lastUpdateDateTime' : 'createdDateTime',
+		created: 'createdDateTime',
+		tracked: INCIDENT_TRACKED_FIELDS,
+		idLists: ['alerts'],
+	}),
+	filterClauses: (f) =>
+		[
+			anyOf('status', f.statuses),
+			anyOf('severity', f.severities),
+			anyOf('classification', f.classifications ?? []),
+			anyOf('determination', f.determinations ?? []),
+			f.assignedTo ? `assignedTo eq ${odataString(f.assignedTo)}` : undefined,
+			f.additionalFilter ? `(${f.additionalFilter})` : undefined,
+		].filter((c): c is string => Boolean(c)),
+	extraQuery: ({ includeAlerts }): Record<string, string> => (includeAlerts ? { $expand: 'alerts' } : {}),
+};

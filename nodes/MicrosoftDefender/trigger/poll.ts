@@ -1,19 +1,20 @@
 import type { IDataObject, INodeExecutionData, IPollFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { enumValues, ALERT_SEVERITIES, ALERT_STATUSES, DETECTION_SOURCES } from '../helpers/enums';
 import {
-	DeadlineError,
-	DefenderApiError,
-	loadCredentials,
-	n8nSender,
-	sendDefenderRequest,
-	signedInTenant,
-	toNodeError,
-	type RawResponse,
-	type TransportContext,
-} from '../transport';
-import { CursorScan, continuesState, type CursorOptions, type CursorState, type PageQuery } from '../scan/cursor';
+	enumValues,
+	ALERT_SEVERITIES,
+	ALERT_STATUSES,
+	DETECTION_SOURCES,
+	GRAPH_FILTER_CLASSIFICATIONS,
+	GRAPH_FILTER_DETERMINATIONS,
+	INCIDENT_SEVERITIES,
+	INCIDENT_STATUSES,
+} from '../helpers/enums';
+import { DeadlineError, loadCredentials, n8nSender, signedInTenant, toNodeError, type TransportContext } from '../transport';
+import { CursorScan, continuesState, type CursorOptions, type CursorState } from '../scan/cursor';
+import { EXPAND_RETRY_MS, IncidentPageReader } from '../scan/incidentAlerts';
+import { listPage, runScan } from '../scan/run';
 import {
 	checkHistoricalStart,
 	historicalFloor,
@@ -22,7 +23,7 @@ import {
 	type HistoricalStart,
 } from './historicalStart';
 import { longestPollGapMs } from './pollInterval';
-import { ALERT_SOURCES, pageSelection, type ScanFilters, type ScanSource } from '../scan/sources';
+import { ALERT_SOURCES, graphIncidentSource, type ScanFilters, type ScanSource } from '../scan/sources';
 import { canonicalTimestamp, timestampFromMs, timestampToMs } from '../helpers/timestamps';
 
 /**
@@ -39,13 +40,15 @@ export const pollSettings = {
 /** How far back Fetch Test Event looks with an empty Max Historical Poll Start and no activation yet. */
 const SAMPLE_WITHOUT_ACTIVATION_MS = 24 * 60 * 60_000;
 
-/** Key in the node's static data. */
+/** Key in the node's static data (for incidents too: the state records what it belongs to). */
 const STATE_KEY = 'alertCursor';
 /** Key of the change details added to emitted alerts (documented in the README). */
 export const CHANGE_KEY = '_change';
 
 export interface TriggerParameters {
-	/** 'mde' or 'graph' (recorded with the position). */
+	/** What is watched: 'alerts' (the default of saved workflows) or 'incidents'. */
+	watch: 'alerts' | 'incidents';
+	/** 'mde', 'graph' or 'incidents' (recorded with the position). */
 	sourceName: string;
 	source: ScanSource;
 	/** The workflow's timezone: relative phrases and zone-less dates of Max Historical Poll Start are read in it. */
@@ -54,9 +57,12 @@ export interface TriggerParameters {
 	historicalStart: HistoricalStart;
 	triggerOnUpdates: boolean;
 	includeEvidence: boolean;
+	/** Incidents: `$expand=alerts`. */
+	includeAlerts: boolean;
 	includeChangeDetails: boolean;
 	lookbackMs: number;
-	maxAlertsPerPoll: number;
+	/** Max Alerts per Poll, or Max Incidents per Poll. */
+	maxItemsPerPoll: number;
 }
 
 function stringList(value: unknown): string[] {
@@ -77,30 +83,20 @@ function checkEnum(field: string, values: string[], allowed: string[]): string[]
 export function readTriggerParameters(context: IPollFunctions, now: Date): TriggerParameters {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
 	try {
-		const categories = [
-			...stringList(context.getNodeParameter('categories', [])),
-			...stringList(context.getNodeParameter('customCategories', '')),
-		];
-		for (const category of categories) {
-			if (!/^[A-Za-z][A-Za-z0-9 _-]*$/.test(category)) {
-				throw new Error(`Other Categories: "${category}" is not a category name (letters, digits, spaces, - and _ only).`);
-			}
-		}
+		const watch = String(context.getNodeParameter('watch', 'alerts'));
+		if (watch !== 'alerts' && watch !== 'incidents') throw new Error(`Watch "${watch}" is unknown. Choose Alerts or Incidents.`);
+		const incidents = watch === 'incidents';
 		const lookbackMinutes = Number(options.lookbackMinutes ?? 15);
-		const maxAlertsPerPoll = Number(options.maxAlertsPerPoll ?? 1000);
+		const maxItemsPerPoll = Number(incidents ? (options.maxIncidentsPerPoll ?? 500) : (options.maxAlertsPerPoll ?? 1000));
 		if (!Number.isFinite(lookbackMinutes) || lookbackMinutes < 0 || lookbackMinutes > 1440) {
 			throw new Error('Ingestion Look-Back (Minutes) must be between 0 and 1440.');
 		}
-		if (!Number.isInteger(maxAlertsPerPoll) || maxAlertsPerPoll < 1 || maxAlertsPerPoll > 10000) {
-			throw new Error('Max Alerts per Poll must be a whole number between 1 and 10000.');
+		if (!Number.isInteger(maxItemsPerPoll) || maxItemsPerPoll < 1 || maxItemsPerPoll > 10000) {
+			throw new Error(`Max ${incidents ? 'Incidents' : 'Alerts'} per Poll must be a whole number between 1 and 10000.`);
 		}
-		const sourceName = String(context.getNodeParameter('source', 'mde'));
-		const source = ALERT_SOURCES[sourceName];
+		const sourceName = incidents ? 'incidents' : String(context.getNodeParameter('source', 'mde'));
+		const source = incidents ? graphIncidentSource : ALERT_SOURCES[sourceName];
 		if (!source) throw new Error(`Source "${sourceName}" is unknown. Choose Defender for Endpoint API or Microsoft Graph.`);
-		const serviceSources = stringList(context.getNodeParameter('serviceSources', ['microsoftDefenderForEndpoint']));
-		for (const value of serviceSources) {
-			if (!/^[A-Za-z][A-Za-z0-9]*$/.test(value)) throw new Error(`Service Sources: "${value}" is not a service source.`);
-		}
 		const assignedTo = String(options.assignedTo ?? '').trim();
 		const additionalFilter = String(options.additionalFilter ?? '').trim();
 		const timezone = context.getTimezone() || 'UTC';
@@ -112,34 +108,67 @@ export function readTriggerParameters(context: IPollFunctions, now: Date): Trigg
 			pollGapMs: longestPollGapMs(context.getNodeParameter('pollTimes', {})),
 		});
 		return {
+			watch,
 			sourceName,
 			source,
 			timezone,
 			filters: {
-				serviceSources: sourceName === 'graph' ? serviceSources : [],
-				statuses: checkEnum('Statuses', stringList(context.getNodeParameter('statuses', [])), enumValues(ALERT_STATUSES)),
-				severities: checkEnum('Severities', stringList(context.getNodeParameter('severities', [])), enumValues(ALERT_SEVERITIES)),
-				categories: [...new Set(categories)],
-				detectionSources: stringList(options.detectionSources).map((s) => {
-					if (!/^[A-Za-z][A-Za-z0-9]*$/.test(s)) {
-						throw new Error(`Detection Sources: "${s}" is not a detection source. Use one of ${enumValues(DETECTION_SOURCES).join(', ')}.`);
-					}
-					return s;
-				}),
+				...(incidents ? readIncidentFilters(context, options) : readAlertFilters(context, options, sourceName)),
 				assignedTo: assignedTo || undefined,
 				additionalFilter: additionalFilter || undefined,
 			},
 			historicalStart,
 			triggerOnUpdates: context.getNodeParameter('triggerOnUpdates', false) as boolean,
-			includeEvidence: options.includeEvidence !== false,
+			includeEvidence: !incidents && options.includeEvidence !== false,
+			includeAlerts: incidents && options.includeAlerts !== false,
 			includeChangeDetails: options.includeChangeDetails !== false,
 			lookbackMs: lookbackMinutes * 60_000,
-			maxAlertsPerPoll,
+			maxItemsPerPoll,
 		};
 	} catch (error) {
 		const message = error instanceof HistoricalStartError || error instanceof Error ? error.message : String(error);
 		throw new NodeOperationError(context.getNode(), message);
 	}
+}
+
+function readAlertFilters(context: IPollFunctions, options: IDataObject, sourceName: string): ScanFilters {
+	const categories = [
+		...stringList(context.getNodeParameter('categories', [])),
+		...stringList(context.getNodeParameter('customCategories', '')),
+	];
+	for (const category of categories) {
+		if (!/^[A-Za-z][A-Za-z0-9 _-]*$/.test(category)) {
+			throw new Error(`Other Categories: "${category}" is not a category name (letters, digits, spaces, - and _ only).`);
+		}
+	}
+	const serviceSources = stringList(context.getNodeParameter('serviceSources', ['microsoftDefenderForEndpoint']));
+	for (const value of serviceSources) {
+		if (!/^[A-Za-z][A-Za-z0-9]*$/.test(value)) throw new Error(`Service Sources: "${value}" is not a service source.`);
+	}
+	return {
+		serviceSources: sourceName === 'graph' ? serviceSources : [],
+		statuses: checkEnum('Statuses', stringList(context.getNodeParameter('statuses', [])), enumValues(ALERT_STATUSES)),
+		severities: checkEnum('Severities', stringList(context.getNodeParameter('severities', [])), enumValues(ALERT_SEVERITIES)),
+		categories: [...new Set(categories)],
+		detectionSources: stringList(options.detectionSources).map((s) => {
+			if (!/^[A-Za-z][A-Za-z0-9]*$/.test(s)) {
+				throw new Error(`Detection Sources: "${s}" is not a detection source. Use one of ${enumValues(DETECTION_SOURCES).join(', ')}.`);
+			}
+			return s;
+		}),
+	};
+}
+
+function readIncidentFilters(context: IPollFunctions, options: IDataObject): ScanFilters {
+	return {
+		serviceSources: [],
+		categories: [],
+		detectionSources: [],
+		statuses: checkEnum('Incident Statuses', stringList(context.getNodeParameter('incidentStatuses', [])), enumValues(INCIDENT_STATUSES)),
+		severities: checkEnum('Incident Severities', stringList(context.getNodeParameter('incidentSeverities', [])), enumValues(INCIDENT_SEVERITIES)),
+		classifications: checkEnum('Classifications', stringList(options.classifications), enumValues(GRAPH_FILTER_CLASSIFICATIONS)),
+		determinations: checkEnum('Determinations', stringList(options.determinations), enumValues(GRAPH_FILTER_DETERMINATIONS)),
+	};
 }
 
 function filterExpression(source: ScanSource, params: TriggerParameters, extra: string[]): string {
@@ -149,30 +178,6 @@ function filterExpression(source: ScanSource, params: TriggerParameters, extra: 
 function toItems(alerts: Array<{ alert: IDataObject; change?: IDataObject }>): INodeExecutionData[] {
 	return alerts.map(({ alert, change }) => ({ json: change ? { ...alert, [CHANGE_KEY]: change } : alert }));
 }
-
-type ListQuery = Record<string, string | number | undefined>;
-
-/**
- * One alert list request. Where the API rejects `$orderby` (HTTP 400; Microsoft does not document it for MDE
- * alerts), the same request is sent once more without it: `unordered` says so. A second 400 is the real error.
- */
-async function listAlerts(
-	transport: TransportContext,
-	source: ScanSource,
-	qs: ListQuery,
-): Promise<{ response: RawResponse; unordered?: string }> {
-	const request = { api: source.api, method: 'GET' as const, path: source.path, headers: source.headers };
-	try {
-		return { response: await sendDefenderRequest(transport, { ...request, qs }) };
-	} catch (error) {
-		if (!(error instanceof DefenderApiError) || error.status !== 400 || qs.$orderby === undefined) throw error;
-		const { $orderby: _rejected, ...rest } = qs;
-		const response = await sendDefenderRequest(transport, { ...request, qs: rest });
-		return { response, unordered: `HTTP 400${error.code ? ` ${error.code}` : ''}: ${error.apiMessage ?? 'no message'}` };
-	}
-}
-
-const pageOf = (response: RawResponse): IDataObject[] => (response.body as { value?: IDataObject[] }).value ?? [];
 
 /** "Fetch test event": the newest matching alert; never touches the cursor. */
 async function manualSample(
@@ -184,22 +189,22 @@ async function manualSample(
 	const { source } = params;
 	const field = source.fields(params.triggerOnUpdates).cursor;
 	const matches = source.clientFilter?.(params.filters);
-	const { response } = await listAlerts(transport, source, {
+	const page = await listPage(transport, source, {
 		$filter: filterExpression(source, params, [`${field} ge ${floor}`]),
 		$orderby: `${field} desc`,
 		// The newest of a page, whatever order the API returns it in (with a client-side filter the newest match
 		// may not be the newest alert).
-		$top: 100,
+		$top: Math.min(100, source.maxPageSize),
 		...source.extraQuery(params),
 	});
 	const newest = (alert: IDataObject): string => canonicalTimestamp(alert[field]) ?? '';
-	const candidates = pageOf(response).filter((a) => !matches || matches(a));
+	const candidates = page.items.filter((a) => !matches || matches(a));
 	const alert = candidates.reduce<IDataObject | undefined>((best, a) => (!best || newest(a) > newest(best) ? a : best), undefined);
 	if (!alert) {
 		throw new NodeOperationError(
 			context.getNode(),
-			`No alert matches these filters since ${floor.replace(/\.\d+Z$/, 'Z')}`,
-			{ description: 'No alert in this window yet: widen the filters or Max Historical Poll Start, or wait for a matching alert.' },
+			`No ${source.noun} matches these filters since ${floor.replace(/\.\d+Z$/, 'Z')}`,
+			{ description: `No ${source.noun} in this window yet: widen the filters or Max Historical Poll Start, or wait for a matching ${source.noun}.` },
 		);
 	}
 	return [toItems([{ alert }])];
@@ -212,6 +217,8 @@ export interface PollOutcome {
 	scan: CursorScan;
 	/** Why the scan ended before it was complete (time budget), if it did. */
 	stoppedBy?: string;
+	/** Incidents: set when this poll started reading alerts without `$expand=alerts` (said once in the log). */
+	alertsFallbackStarted?: string;
 }
 
 export interface ScanContext {
@@ -222,8 +229,9 @@ export interface ScanContext {
 }
 
 /**
- * One poll: scan from the cursor, emit new alert versions, and return the state to store with them. With a
- * deadline on the transport, the scan stops paging in time and returns what it has; the next poll continues.
+ * One poll: scan from the cursor, emit new alert (or incident) versions, and return the state to store with
+ * them. With a deadline on the transport, the scan stops paging in time and returns what it has; the next poll
+ * continues.
  */
 export async function scanAlerts(
 	transport: TransportContext,
@@ -234,67 +242,40 @@ export async function scanAlerts(
 ): Promise<PollOutcome> {
 	const { source } = params;
 	const fields = source.fields(params.triggerOnUpdates);
-	const matches = source.clientFilter?.(params.filters);
+	const withChange = params.triggerOnUpdates && params.includeChangeDetails;
 	const options: CursorOptions = {
 		triggerOnUpdates: params.triggerOnUpdates,
 		lookbackMs: params.lookbackMs,
-		maxAlerts: params.maxAlertsPerPoll,
+		maxAlerts: params.maxItemsPerPoll,
 		maxPageSize: source.maxPageSize,
 		maxSkip: source.maxSkip,
-		// Remembered field values only serve the change details: none without them.
-		changeMemory: params.triggerOnUpdates && params.includeChangeDetails ? 1000 : 0,
+		// Remembered field values only serve the change details: none without them. Incidents remember their
+		// alert ids, so fewer of them.
+		changeMemory: withChange ? (fields.idLists?.length ? 200 : 1000) : 0,
 		fields,
 		identity: context.identity,
 		now: context.now ? timestampFromMs(context.now.getTime()) : undefined,
 	};
 	const scan = new CursorScan(previous, options, floor);
-	let requests = 0;
-	let slowestPageMs = 0;
-	let stoppedBy: string | undefined;
-	for (let query = scan.nextQuery(); query; query = scan.nextQuery()) {
-		const left = transport.deadline === undefined ? Number.POSITIVE_INFINITY : transport.deadline - Date.now();
-		if (scan.stats.pages > 0 && left < slowestPageMs) {
-			// The next page would likely not arrive in time: hand over what is complete now.
-			stoppedBy = `the next page would not arrive within the poll's time budget (${Math.round(left)} ms left)`;
-			scan.stopEarly();
-			break;
-		}
-		requests++;
-		const started = Date.now();
-		let answer: Awaited<ReturnType<typeof listAlerts>>;
-		try {
-			answer = await listAlerts(transport, source, pageRequest(source, fields.cursor, query, params));
-		} catch (error) {
-			if (error instanceof DeadlineError && scan.stats.pages > 0) {
-				stoppedBy = error.message;
-				scan.stopEarly();
-				break;
-			}
-			throw error;
-		}
-		slowestPageMs = Math.max(slowestPageMs, Date.now() - started);
-		if (answer.unordered) scan.rejectOrder(answer.unordered);
-		scan.accept(pageOf(answer.response), matches);
-	}
-	const withChange = params.triggerOnUpdates && params.includeChangeDetails;
+	const incidents = params.includeAlerts
+		? new IncidentPageReader(transport, source, continuesState(previous, context.identity) ? previous?.alertsFallback : undefined, (context.now ?? new Date()).getTime())
+		: undefined;
+	const run = await runScan(transport, scan, fields.cursor, {
+		source,
+		filterClauses: source.filterClauses(params.filters),
+		extraQuery: source.extraQuery(params),
+		matches: source.clientFilter?.(params.filters),
+		readPage: incidents?.read,
+	});
 	const items = toItems(
 		scan.emissions.map(({ alert, change }) => ({
 			alert: alert as IDataObject,
 			change: withChange ? (change as unknown as IDataObject) : undefined,
 		})),
 	);
-	return { items, state: scan.commit(), requests, scan, stoppedBy };
-}
-
-function pageRequest(source: ScanSource, cursorField: string, query: PageQuery, params: TriggerParameters): ListQuery {
-	const page = pageSelection(cursorField, query);
-	return {
-		$filter: filterExpression(source, params, [page.clause]),
-		$orderby: page.orderby,
-		$top: query.top,
-		$skip: query.skip || undefined,
-		...source.extraQuery(params),
-	};
+	const state = scan.commit();
+	if (incidents?.state) state.alertsFallback = incidents.state;
+	return { items, state, requests: run.requests, scan, stoppedBy: run.stoppedBy, alertsFallbackStarted: incidents?.started };
 }
 
 /** Polls running in this process, by workflow and node: n8n starts a tick even while the last one still runs. */
@@ -381,19 +362,25 @@ function toFloor(date: Date): string {
 function report(context: IPollFunctions, outcome: PollOutcome, params: TriggerParameters): void {
 	const name = context.getNode().name;
 	const { scan } = outcome;
+	const noun = params.source.noun;
 	if (scan.orderChange) {
 		context.logger.warn(
-			`Microsoft Defender trigger "${name}": ${scan.orderChange}. It now reads time windows of at most ${params.source.maxPageSize} alerts and sorts them itself (kept in the trigger's state; nothing was lost).`,
+			`Microsoft Defender trigger "${name}": ${scan.orderChange}. It now reads time windows of at most ${params.source.maxPageSize} ${noun}s and sorts them itself (kept in the trigger's state; nothing was lost).`,
+		);
+	}
+	if (outcome.alertsFallbackStarted) {
+		context.logger.warn(
+			`Microsoft Defender trigger "${name}": incidents with $expand=alerts failed (${outcome.alertsFallbackStarted}). It now reads incidents without $expand and each incident's alerts separately, and tries $expand again in ${EXPAND_RETRY_MS / 3_600_000} hours (kept in the trigger's state; no incident is held back).`,
 		);
 	}
 	if (outcome.stoppedBy) {
 		context.logger.info(
-			`Microsoft Defender trigger "${name}": emitted ${outcome.items.length} alert(s) and stopped early (${outcome.stoppedBy}); the next poll continues.`,
+			`Microsoft Defender trigger "${name}": emitted ${outcome.items.length} ${noun}(s) and stopped early (${outcome.stoppedBy}); the next poll continues.`,
 		);
 	}
 	if (scan.stats.instantsCut) {
 		context.logger.warn(
-			`Microsoft Defender trigger "${name}": ${scan.stats.instantsCut} instant(s) held more alerts than a page plus the API's largest $skip; the alerts past that could not be read.`,
+			`Microsoft Defender trigger "${name}": ${scan.stats.instantsCut} instant(s) held more ${noun}s than a page plus the API's largest $skip; the ${noun}s past that could not be read.`,
 		);
 	}
 }

@@ -2,8 +2,14 @@
  * Microsoft Graph security alerts_v2 as an alert source (reference mde-api.md §6): paths, the camelCase enums, and
  * list paging within Graph's caps (`$top` ≤ 1,000, `$skip` ≤ 500, `@odata.nextLink` often missing).
  */
-import type { IDataObject, INodePropertyOptions } from 'n8n-workflow';
-import { GRAPH_ALERT_SEVERITIES, GRAPH_ALERT_STATUSES, GRAPH_SERVICE_SOURCES } from '../../helpers/enums';
+import type { IDataObject } from 'n8n-workflow';
+import {
+	GRAPH_ALERT_SEVERITIES,
+	GRAPH_ALERT_STATUSES,
+	GRAPH_FILTER_CLASSIFICATIONS,
+	GRAPH_FILTER_DETERMINATIONS,
+	GRAPH_SERVICE_SOURCES,
+} from '../../helpers/enums';
 
 import { pathId, sendDefenderRequest, type DefenderRequest, type RawResponse, type TransportContext } from '../../transport';
 import { canonicalTimestamp } from '../../helpers/timestamps';
@@ -46,33 +52,7 @@ export async function sendGraphRequest(
 export const GRAPH_STATUSES = GRAPH_ALERT_STATUSES;
 export const GRAPH_SEVERITIES = GRAPH_ALERT_SEVERITIES;
 
-/** Filter classifications. */
-export const GRAPH_FILTER_CLASSIFICATIONS: INodePropertyOptions[] = [
-	{ name: 'False Positive', value: 'falsePositive' },
-	{ name: 'Informational, Expected Activity', value: 'informationalExpectedActivity' },
-	{ name: 'True Positive', value: 'truePositive' },
-	{ name: 'Unknown (Not Classified)', value: 'unknown' },
-];
-
-/** Filter determinations: the Graph SDK/metadata member names (§6.3), not the ones the docs' table lists. */
-export const GRAPH_FILTER_DETERMINATIONS: INodePropertyOptions[] = [
-	{ name: 'APT (Deprecated)', value: 'apt' },
-	{ name: 'Compromised Account', value: 'compromisedAccount' },
-	{ name: 'Confirmed Activity', value: 'confirmedActivity' },
-	{ name: 'Line-of-Business Application', value: 'lineOfBusinessApplication' },
-	{ name: 'Malicious User Activity', value: 'maliciousUserActivity' },
-	{ name: 'Malware', value: 'malware' },
-	{ name: 'Multi-Staged Attack', value: 'multiStagedAttack' },
-	{ name: 'Not Enough Data to Validate', value: 'notEnoughDataToValidate' },
-	{ name: 'Not Malicious', value: 'notMalicious' },
-	{ name: 'Other', value: 'other' },
-	{ name: 'Phishing', value: 'phishing' },
-	{ name: 'Security Personnel (Deprecated)', value: 'securityPersonnel' },
-	{ name: 'Security Testing', value: 'securityTesting' },
-	{ name: 'Unknown (Not Determined)', value: 'unknown' },
-	{ name: 'Unwanted Software', value: 'unwantedSoftware' },
-];
-
+export { GRAPH_FILTER_CLASSIFICATIONS, GRAPH_FILTER_DETERMINATIONS };
 export { GRAPH_SERVICE_SOURCES };
 
 /** Graph's update values: PATCH takes status, classification, determination and assignedTo, no comment (§6.5). */

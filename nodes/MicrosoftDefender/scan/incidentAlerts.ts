@@ -1,0 +1,113 @@
+/**
+ * Incidents with their alerts, when `$expand=alerts` fails. Microsoft documents `$expand=alerts` on the incident
+ * list (security-list-incidents), but on large tenants it has answered HTTP 500 for good (elastic/integrations
+ * #18144), which stalled another product's cursor. Here a page whose `$expand=alerts` request fails with a 5xx
+ * (after the transport's retries) is read again without it, and each incident's alerts are then read from
+ * alerts_v2 with `incidentId eq '<id>'`. That filter is not in alerts_v2's documented list (assignedTo,
+ * classification, determination, createdDateTime, lastUpdateDateTime, severity, serviceSource, status), so it
+ * is checked at run time: if the API rejects it (400), the incidents go out without alerts, each saying why in
+ * `_alertsUnavailable`. The fallback is kept in the trigger's state and `$expand=alerts` is tried again after
+ * EXPAND_RETRY_MS.
+ */
+import type { IDataObject } from 'n8n-workflow';
+
+import { DefenderApiError, odataString, sendDefenderRequest, type TransportContext } from '../transport';
+import { listPage, pageItems, type ListQuery, type PageAnswer } from './run';
+import type { ScanSource } from './sources';
+
+/** How long the trigger reads incidents without `$expand=alerts` before trying it again. */
+export const EXPAND_RETRY_MS = 6 * 60 * 60_000;
+
+/** Key of the reason added to incidents whose alerts could not be read. */
+export const ALERTS_UNAVAILABLE_KEY = '_alertsUnavailable';
+
+/** The fallback as kept in the trigger's state. */
+export interface AlertsFallback {
+	/** Why `$expand=alerts` is not used (the failure that started the fallback). */
+	reason: string;
+	/** When it started (ms since the epoch). */
+	sinceMs: number;
+	/** 'filter': alerts_v2 by incidentId works; 'none': it was rejected too, incidents go without alerts. */
+	alerts: 'filter' | 'none';
+	/** Why 'none'. */
+	alertsReason?: string;
+}
+
+const ALERTS_PATH = '/v1.0/security/alerts_v2';
+/** alerts_v2 pages hold at most 1,000 alerts (Graph security constraints); more in one incident are not read. */
+const ALERTS_TOP = 1000;
+
+function describe(error: DefenderApiError): string {
+	return `HTTP ${error.status ?? '?'}${error.code ? ` ${error.code}` : ''}: ${error.apiMessage ?? error.message}`;
+}
+
+export class IncidentPageReader {
+	/** Set when this poll started the fallback (to be said once in the log). */
+	started: string | undefined;
+
+	constructor(
+		private readonly transport: TransportContext,
+		private readonly source: ScanSource,
+		/** The fallback from the saved state, if any. */
+		private fallback: AlertsFallback | undefined,
+		private readonly nowMs: number,
+	) {
+		if (fallback && nowMs - fallback.sinceMs >= EXPAND_RETRY_MS) this.fallback = undefined;
+	}
+
+	/** The fallback to keep in the state after this poll. */
+	get state(): AlertsFallback | undefined {
+		return this.fallback;
+	}
+
+	readonly read = async (qs: ListQuery): Promise<PageAnswer> => {
+		if (qs.$expand !== 'alerts') return await listPage(this.transport, this.source, qs);
+		if (!this.fallback) {
+			try {
+				return await listPage(this.transport, this.source, qs);
+			} catch (error) {
+				if (!(error instanceof DefenderApiError) || (error.status ?? 0) < 500) throw error;
+				// The same page without `$expand`: if that fails too, `$expand` was not the cause.
+				const answer = await this.withoutExpand(qs);
+				this.fallback = { reason: describe(error), sinceMs: this.nowMs, alerts: 'filter' };
+				this.started = this.fallback.reason;
+				await this.addAlerts(answer.items);
+				return answer;
+			}
+		}
+		const answer = await this.withoutExpand(qs);
+		await this.addAlerts(answer.items);
+		return answer;
+	};
+
+	private async withoutExpand(qs: ListQuery): Promise<PageAnswer> {
+		const { $expand: _expand, ...rest } = qs;
+		return await listPage(this.transport, this.source, rest);
+	}
+
+	private async addAlerts(incidents: IDataObject[]): Promise<void> {
+		for (const incident of incidents) {
+			const fallback = this.fallback as AlertsFallback;
+			if (fallback.alerts === 'none') {
+				incident[ALERTS_UNAVAILABLE_KEY] = `$expand=alerts failed (${fallback.reason}) and alerts_v2 cannot filter by incidentId (${fallback.alertsReason ?? 'rejected'})`;
+				continue;
+			}
+			try {
+				const response = await sendDefenderRequest(this.transport, {
+					api: 'graph',
+					method: 'GET',
+					path: ALERTS_PATH,
+					headers: this.source.headers,
+					qs: { $filter: `incidentId eq ${odataString(String(incident.id ?? ''))}`, $top: ALERTS_TOP },
+				});
+				incident.alerts = pageItems(response);
+			} catch (error) {
+				if (!(error instanceof DefenderApiError) || error.status !== 400) throw error;
+				fallback.alerts = 'none';
+				fallback.alertsReason = describe(error);
+				this.started = `${fallback.reason}; alerts_v2 rejected the incidentId filter too (${fallback.alertsReason})`;
+				incident[ALERTS_UNAVAILABLE_KEY] = `$expand=alerts failed (${fallback.reason}) and alerts_v2 cannot filter by incidentId (${fallback.alertsReason})`;
+			}
+		}
+	}
+}
