@@ -12,8 +12,9 @@ export class MicrosoftDefenderTrigger implements INodeType {
 		icon: { light: 'file:microsoftDefender.svg', dark: 'file:microsoftDefender.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{$parameter["triggerOnUpdates"] ? "New and updated alerts" : "New alerts"}}',
-		description: 'Starts the workflow when Microsoft Defender for Endpoint raises or updates an alert',
+		subtitle:
+			'={{($parameter["triggerOnUpdates"] ? "New and updated " : "New ") + ($parameter["watch"] === "incidents" ? "incidents" : "alerts")}}',
+		description: 'Starts the workflow when Microsoft Defender raises or updates an alert or a Defender XDR incident',
 		defaults: { name: 'Microsoft Defender for Endpoint Trigger' },
 		credentials: [{ name: 'microsoftDefenderApi', required: true, testedBy: 'microsoftDefenderApiTest' }],
 		polling: true,

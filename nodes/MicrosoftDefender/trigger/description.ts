@@ -5,15 +5,45 @@ import {
 	ALERT_SEVERITIES,
 	ALERT_STATUSES,
 	DETECTION_SOURCES,
+	GRAPH_FILTER_CLASSIFICATIONS,
+	GRAPH_FILTER_DETERMINATIONS,
 	GRAPH_SERVICE_SOURCES,
+	INCIDENT_SEVERITIES,
+	INCIDENT_STATUSES,
 } from '../helpers/enums';
+
+const ALERTS = { show: { watch: ['alerts'] } };
+const INCIDENTS = { show: { watch: ['incidents'] } };
+const ALERT_OPTION = { show: { '/watch': ['alerts'] } };
+const INCIDENT_OPTION = { show: { '/watch': ['incidents'] } };
 
 /** Trigger parameters. Names are a contract: saved workflows and tests depend on them. */
 export const triggerProperties: INodeProperties[] = [
 	{
+		displayName: 'Watch',
+		name: 'watch',
+		type: 'options',
+		noDataExpression: true,
+		default: 'alerts',
+		options: [
+			{
+				name: 'Alerts',
+				value: 'alerts',
+				description: 'Each Defender alert (one detection on one device, user or mailbox)',
+			},
+			{
+				name: 'Incidents',
+				value: 'incidents',
+				description:
+					'Defender XDR incidents: the alerts of one attack grouped together, as the SOC triages them (Microsoft Graph, needs SecurityIncident.Read.All). Correlate by incident ID if you also ingest alerts.',
+			},
+		],
+	},
+	{
 		displayName: 'Source',
 		name: 'source',
 		type: 'options',
+		displayOptions: ALERTS,
 		default: 'mde',
 		options: [
 			{
@@ -35,12 +65,13 @@ export const triggerProperties: INodeProperties[] = [
 		type: 'multiOptions',
 		default: ['microsoftDefenderForEndpoint'],
 		description: 'Defender products whose alerts to trigger on. Empty means all.',
-		displayOptions: { show: { source: ['graph'] } },
+		displayOptions: { show: { watch: ['alerts'], source: ['graph'] } },
 		options: GRAPH_SERVICE_SOURCES,
 	},
 	{
 		displayName: 'Statuses',
 		name: 'statuses',
+		displayOptions: ALERTS,
 		type: 'multiOptions',
 		options: ALERT_STATUSES,
 		default: [],
@@ -49,6 +80,7 @@ export const triggerProperties: INodeProperties[] = [
 	{
 		displayName: 'Severities',
 		name: 'severities',
+		displayOptions: ALERTS,
 		type: 'multiOptions',
 		options: ALERT_SEVERITIES,
 		default: [],
@@ -57,6 +89,7 @@ export const triggerProperties: INodeProperties[] = [
 	{
 		displayName: 'Categories',
 		name: 'categories',
+		displayOptions: ALERTS,
 		type: 'multiOptions',
 		options: ALERT_CATEGORIES,
 		default: [],
@@ -66,11 +99,30 @@ export const triggerProperties: INodeProperties[] = [
 	{
 		displayName: 'Other Categories',
 		name: 'customCategories',
+		displayOptions: ALERTS,
 		type: 'string',
 		default: '',
 		placeholder: 'CredentialTheft, Backdoor',
 		description:
 			'Comma-separated category names that are not in the list, such as the legacy names older alerts carry',
+	},
+	{
+		displayName: 'Incident Statuses',
+		name: 'incidentStatuses',
+		type: 'multiOptions',
+		displayOptions: INCIDENTS,
+		options: INCIDENT_STATUSES,
+		default: [],
+		description: 'Incident statuses to trigger on. Empty means all.',
+	},
+	{
+		displayName: 'Incident Severities',
+		name: 'incidentSeverities',
+		type: 'multiOptions',
+		displayOptions: INCIDENTS,
+		options: INCIDENT_SEVERITIES,
+		default: [],
+		description: 'Incident severities to trigger on. Empty means all.',
 	},
 	{
 		displayName: 'Max Historical Poll Start',
@@ -87,7 +139,7 @@ export const triggerProperties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether to emit an alert again each time it is updated and still matches the filters. Off: each matching alert is emitted once, when it first appears.',
+			'Whether to emit an alert or incident again each time it is updated and still matches the filters (an incident is updated when an alert joins it, its status changes or it is assigned). Off: each one is emitted once, when it first appears.',
 	},
 	{
 		displayName: 'Options',
@@ -103,7 +155,7 @@ export const triggerProperties: INodeProperties[] = [
 				default: '',
 				placeholder: "incidentId eq 1126093",
 				description:
-					'An OData expression on alert fields, combined with the filters above with "and". Written by you, sent as is.',
+					'An OData expression on alert (or incident) fields, combined with the filters above with "and". Written by you, sent as is.',
 			},
 			{
 				displayName: 'Assigned To',
@@ -111,15 +163,43 @@ export const triggerProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'secop@contoso.com',
-				description: 'Only alerts assigned to this user (UPN)',
+				description: 'Only alerts or incidents assigned to this user (UPN)',
+			},
+			{
+				displayName: 'Classifications',
+				name: 'classifications',
+				type: 'multiOptions',
+				displayOptions: INCIDENT_OPTION,
+				options: GRAPH_FILTER_CLASSIFICATIONS,
+				default: [],
+				description: 'Only incidents with these classifications. Empty means all.',
 			},
 			{
 				displayName: 'Detection Sources',
 				name: 'detectionSources',
 				type: 'multiOptions',
+				displayOptions: ALERT_OPTION,
 				options: DETECTION_SOURCES,
 				default: [],
 				description: 'Only alerts from these detection sources. Empty means all.',
+			},
+			{
+				displayName: 'Determinations',
+				name: 'determinations',
+				type: 'multiOptions',
+				displayOptions: INCIDENT_OPTION,
+				options: GRAPH_FILTER_DETERMINATIONS,
+				default: [],
+				description: 'Only incidents with these determinations. Empty means all.',
+			},
+			{
+				displayName: 'Include Alerts',
+				name: 'includeAlerts',
+				displayOptions: INCIDENT_OPTION,
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether each incident carries its alerts ($expand=alerts). If that fails for good (as on some large tenants), the trigger reads each incident\'s alerts separately and says so in the log.',
 			},
 			{
 				displayName: 'Include Change Details',
@@ -127,12 +207,12 @@ export const triggerProperties: INodeProperties[] = [
 				type: 'boolean',
 				default: true,
 				description:
-					'Whether items carry a "_change" key telling a new alert from an update and naming the fields that changed (only with Trigger on Updates)',
+					'Whether items carry a "_change" key telling a new alert or incident from an update and naming the fields that changed, and for incidents the IDs of the alerts that joined (only with Trigger on Updates)',
 			},
 			{
 				displayName: 'Include Evidence',
 				name: 'includeEvidence',
-				displayOptions: { show: { '/source': ['mde'] } },
+				displayOptions: { show: { '/watch': ['alerts'], '/source': ['mde'] } },
 				type: 'boolean',
 				default: true,
 				description: 'Whether to fetch each alert with its evidence (files, processes, users, IPs, URLs)',
@@ -144,16 +224,27 @@ export const triggerProperties: INodeProperties[] = [
 				typeOptions: { minValue: 0, maxValue: 1440 },
 				default: 15,
 				description:
-					'Alerts can appear in the API some minutes after their own timestamp. Each poll re-reads this window so that such late alerts are not missed; alerts already emitted are not emitted again.',
+					'Alerts and incidents can appear in the API some minutes after their own timestamp. Each poll re-reads this window so that such late alerts are not missed; those already emitted are not emitted again.',
 			},
 			{
 				displayName: 'Max Alerts per Poll',
 				name: 'maxAlertsPerPoll',
+				displayOptions: ALERT_OPTION,
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 10000 },
 				default: 1000,
 				description:
 					'Most alerts emitted by one poll. A larger backlog is emitted over the following polls, oldest first; nothing is dropped.',
+			},
+			{
+				displayName: 'Max Incidents per Poll',
+				name: 'maxIncidentsPerPoll',
+				displayOptions: INCIDENT_OPTION,
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 10000 },
+				default: 500,
+				description:
+					'Most incidents emitted by one poll. A larger backlog is emitted over the following polls, oldest first; nothing is dropped.',
 			},
 		],
 	},

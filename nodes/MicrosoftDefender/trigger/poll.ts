@@ -14,7 +14,7 @@ import {
 import { DeadlineError, loadCredentials, n8nSender, signedInTenant, toNodeError, type TransportContext } from '../transport';
 import { CursorScan, continuesState, type CursorOptions, type CursorState } from '../scan/cursor';
 import { EXPAND_RETRY_MS, IncidentPageReader } from '../scan/incidentAlerts';
-import { listPage, runScan } from '../scan/run';
+import { listPage, runScan, type ListQuery } from '../scan/run';
 import {
 	checkHistoricalStart,
 	historicalFloor,
@@ -189,7 +189,10 @@ async function manualSample(
 	const { source } = params;
 	const field = source.fields(params.triggerOnUpdates).cursor;
 	const matches = source.clientFilter?.(params.filters);
-	const page = await listPage(transport, source, {
+	const read = params.includeAlerts
+		? new IncidentPageReader(transport, source, undefined, Date.now()).read
+		: (qs: ListQuery) => listPage(transport, source, qs);
+	const page = await read({
 		$filter: filterExpression(source, params, [`${field} ge ${floor}`]),
 		$orderby: `${field} desc`,
 		// The newest of a page, whatever order the API returns it in (with a client-side filter the newest match
