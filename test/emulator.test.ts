@@ -187,7 +187,7 @@ describe('Entra ID', () => {
 			expect(emu.stats().tokenRequests).toBe(1);
 			expect(emu.stats().requests['GET /:tenant/v2.0/.well-known/openid-configuration']).toBe(1);
 			const graphToken = await app.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
-			expect(claims(graphToken!.accessToken).roles).toEqual(['SecurityAlert.ReadWrite.All', 'ThreatHunting.Read.All']);
+			expect(claims(graphToken!.accessToken).roles).toEqual(['SecurityAlert.ReadWrite.All', 'SecurityIncident.ReadWrite.All', 'ThreatHunting.Read.All']);
 		});
 
 		test.each([

@@ -6,6 +6,7 @@ import type { AlertInput, SeedOptions } from './alerts';
 import { BodyReader } from './body';
 import { ApiError } from './errors';
 import { FAULT_KINDS, type FaultKind } from './faults';
+import type { IncidentPatch } from './incidents';
 import type { Emulator } from './index';
 import { API_PROFILES, type ApiProfile } from './profiles';
 import type { Router } from './router';
@@ -90,6 +91,29 @@ export function registerAdminRoutes(router: Router, emu: Emulator): void {
 		return ok({ count: seeded.length, firstId: seeded[0]?.id ?? null, lastId: seeded[seeded.length - 1]?.id ?? null }, 201);
 	});
 
+	// Incidents (derived from the alerts; updates and comments as the handle makes them)
+	const incident = (id: string) => {
+		const found = emu.incidents.get(id);
+		if (!found) throw new ApiError(404, 'NotFound', `Incident ${id} is not visible (no visible alert has incidentId ${id}).`);
+		return found;
+	};
+	const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+	add('GET', '/incidents', () => ok({ value: emu.incidents.list() }));
+	add('GET', '/incidents/:id', ({ params }) => ok({ ...incident(params.id), alertIds: emu.incidents.alerts(params.id).map((a) => a.id) }));
+	add('PATCH', '/incidents/:id', ({ params, body }) => {
+		const { patch, at, by, ...rest } = obj(body);
+		const updated = emu.incidents.update(params.id, (patch ?? rest) as IncidentPatch, { at: str(at), by: str(by) });
+		return ok(updated ?? null);
+	});
+	add('POST', '/incidents/:id/comments', ({ params, body }) => {
+		const { comment, at, by } = obj(body);
+		return ok({ value: emu.incidents.comment(params.id, String(comment ?? ''), { at: str(at), by: str(by) }) }, 201);
+	});
+	add('POST', '/incidents/:id/alerts', ({ params, body }) => {
+		const { alert, visibleAt, ...rest } = obj(body);
+		return ok(emu.incidents.createAlert(params.id, (alert ?? rest) as AlertInput, { visibleAt: str(visibleAt) }), 201);
+	});
+
 	// Machines and actions
 	add('GET', '/machines', () => ok({ value: emu.machines.all() }));
 	add('POST', '/machines', ({ body }) => ok(emu.machines.create(obj(body)), 201));
@@ -134,6 +158,14 @@ export function registerAdminRoutes(router: Router, emu: Emulator): void {
 			match: toRegExp(b.match),
 		});
 		return ok({ random: true }, 201);
+	});
+	const expandFailure = () => ok({ enabled: emu.faults.incidentExpandFailure });
+	add('GET', '/faults/incidentExpand', expandFailure);
+	add('PUT', '/faults/incidentExpand', ({ body }) => {
+		const enabled = new BodyReader(body, 'BadRequest').only(['enabled']).boolean('enabled');
+		if (enabled === undefined) throw new ApiError(400, 'BadRequest', "'enabled' (true or false) is required.");
+		emu.faults.setIncidentExpandFailure(enabled);
+		return expandFailure();
 	});
 	add('DELETE', '/faults', () => {
 		emu.faults.clear();

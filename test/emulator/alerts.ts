@@ -150,6 +150,8 @@ export class AlertStore {
 			randomLifecycle: false,
 		});
 		if (!partial.id) alert = this.uniqueId(alert);
+		// A caller-chosen incident (`incidentId: null` = none) is never handed out again to a later alert.
+		if (alert.incidentId !== null && alert.incidentId >= this.nextIncidentId) this.nextIncidentId = alert.incidentId + 1;
 		this.records.set(alert.id, { versions: [{ alert, visibleAt: this.visibility(opts) }], evidence: evidence ?? 'generated' });
 		this.dataVersion++;
 		return alert;

@@ -28,12 +28,14 @@ const USAGE = `Usage: npm run emulator -- [options]
   --machines N      machines to seed (default 25)
   --rate-limits     enforce Defender's documented rate limits
   --seed N          data generator seed (default 1)
-  --profile NAME    API profile of the alert list endpoints (default $EMULATOR_PROFILE or ordered):
+  --profile NAME    API profile of the alert and incident lists (default $EMULATOR_PROFILE or ordered):
                     ordered         $orderby honoured, any operator on any filterable property
+                                    (incidents: one key, createdDateTime or lastUpdateDateTime)
                     ignoresOrderby  $orderby checked, then ignored: newest first (alertCreationTime /
                                     createdDateTime desc, then id desc)
                     documentedOnly  only what Microsoft documents; the rest is a 400 (MDE: no $orderby,
-                                    id only with eq; Graph: one $orderby key, id only with eq)
+                                    id only with eq; Graph alerts: one $orderby key, id only with eq, no
+                                    incidentId; incidents: no $orderby)
   --client-secret S secret of the default client (default $EMULATOR_CLIENT_SECRET or a fixed demo
                     secret, so saved n8n credentials keep working across restarts)
   --help            show this help`;
@@ -112,11 +114,19 @@ const log = (line: string): void => {
 	process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 };
 
-/** One streamed tick: 1-3 new alerts, and moves 1-2 older alerts along New → InProgress → Resolved. */
+/**
+ * One streamed tick: 1-3 new alerts, each opening a new incident or (about a third of them) joining one of the
+ * last few incidents, and moves 1-2 older alerts along New → InProgress → Resolved.
+ */
 function streamTick(emu: Emulator, rng: Rng): void {
 	for (let i = rng.int(1, 3); i > 0; i--) {
-		const alert = emu.alerts.create({});
-		log(`new alert ${alert.id} ${alert.severity} ${alert.category}: ${alert.title} (${alert.computerDnsName ?? 'no device'})`);
+		const recent = Array.from(new Set(emu.alerts.all().slice(-10).map((a) => a.incidentId).filter((id) => id !== null)));
+		const join = recent.length > 0 && rng.chance(0.35) ? rng.pick(recent) : undefined;
+		const alert = join === undefined ? emu.alerts.create({}) : emu.incidents.createAlert(join, {});
+		log(
+			`new alert ${alert.id} ${alert.severity} ${alert.category}: ${alert.title} (${alert.computerDnsName ?? 'no device'}), ` +
+				`${join === undefined ? 'opens' : 'joins'} incident ${alert.incidentId ?? 'none'}`,
+		);
 	}
 	const open = emu.alerts
 		.all()
@@ -155,6 +165,7 @@ async function main(): Promise<void> {
 		apiProfile: options.apiProfile,
 	});
 	emu.machines.seed(options.machines);
+	// About a third of seeded alerts join the incident of the one before: single- and multi-alert incidents.
 	emu.alerts.seed(options.alerts, { from: new Date(emu.clock.now().getTime() - 3 * 86400000) });
 
 	process.stdout.write(
@@ -168,12 +179,12 @@ async function main(): Promise<void> {
 			`  Client secret    ${emu.client.clientSecret}`,
 			`  CA certificate   ${emu.caCertPath}`,
 			`  Admin API        ${emu.url}/_emulator/info`,
-			`  API profile      ${emu.apiProfile}  (alert lists; PUT ${emu.url}/_emulator/profile to change)`,
+			`  API profile      ${emu.apiProfile}  (alert and incident lists; PUT ${emu.url}/_emulator/profile to change)`,
 			``,
 			`Trust the CA in the process that calls the emulator (for example n8n):`,
 			`  export NODE_EXTRA_CA_CERTS=${emu.caCertPath}`,
 			``,
-			`Seeded ${emu.machines.all().length} machines and ${emu.alerts.all().length} alerts.` +
+			`Seeded ${emu.machines.all().length} machines and ${emu.alerts.all().length} alerts in ${emu.incidents.list().length} incidents.` +
 				(options.stream ? ` Streaming events every ${options.intervalSeconds} s.` : ' Streaming is off.'),
 			`Press Ctrl+C to stop.`,
 			``,

@@ -29,7 +29,7 @@ export const MDE_ROLES = [
 	'URL.Read.All',
 	'User.Read.All',
 ] as const;
-export const GRAPH_ROLES = ['SecurityAlert.ReadWrite.All', 'ThreatHunting.Read.All'] as const;
+export const GRAPH_ROLES = ['SecurityAlert.ReadWrite.All', 'SecurityIncident.ReadWrite.All', 'ThreatHunting.Read.All'] as const;
 
 /** Role names that belong to Microsoft Graph; every other role is a WindowsDefenderATP role. */
 const GRAPH_ROLE_NAMES = new Set([

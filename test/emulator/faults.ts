@@ -59,6 +59,13 @@ export class FaultInjector {
 	private random: { spec: RandomFaultSpec; rng: Rng } | null = null;
 	/** Faults actually applied, for assertions. */
 	injected = 0;
+	/**
+	 * While set, every `/v1.0/security/incidents` request (list or get) with `$expand=alerts` answers 500
+	 * `InternalServerError` (after authentication and query checks), as a large tenant did persistently
+	 * (elastic/integrations#18144). Stays until switched off, clear() or reset(); each failed request counts in
+	 * `injected`.
+	 */
+	incidentExpandFailure = false;
 
 	inject(spec: FaultSpec): void {
 		if (!FAULT_KINDS.includes(spec.kind)) throw new Error(`Unknown fault kind: ${String(spec.kind)}`);
@@ -74,10 +81,11 @@ export class FaultInjector {
 		this.random = { spec: { ...spec, kinds }, rng: new Rng(spec.seed ?? Date.now()) };
 	}
 
-	/** Drops scripted and random faults (the injected counter keeps counting). */
+	/** Drops scripted and random faults and the incident-expand failure (the injected counter keeps counting). */
 	clear(): void {
 		this.scripted = [];
 		this.random = null;
+		this.incidentExpandFailure = false;
 	}
 
 	reset(): void {

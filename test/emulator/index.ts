@@ -9,6 +9,7 @@ import type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from '
 import { registerAdminRoutes } from './admin';
 import { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, type AddClientOptions, type ClientCredentials } from './entra';
 import type { FaultSpec, RandomFaultSpec } from './faults';
+import { readIncidentPatch, type Incident, type IncidentComment, type IncidentEntry, type IncidentPatch, type IncidentUpdateOptions } from './incidents';
 import { actionSchema, machineSchema, packageBytes } from './machines';
 import { indicatorSchema, readIndicator } from './indicators';
 import { compileOrderBy, MDE_DIALECT } from './odata';
@@ -64,7 +65,8 @@ export interface Emulator {
 	readonly client: ClientCredentials;
 	close(): Promise<void>;
 	/**
-	 * Back to a fresh emulator: no alerts, machines, machine actions or indicators; no faults; stats,
+	 * Back to a fresh emulator: no alerts (so no incidents, nor incident updates), machines, machine actions or
+	 * indicators; no faults (the incident-expand failure included); stats,
 	 * request log and quota windows cleared; clock back to real time; data generator reseeded; the API
 	 * profile given to startEmulator. App registrations, tenants and the URL stay.
 	 */
@@ -103,6 +105,32 @@ export interface Emulator {
 		all(): Alert[];
 		/** Every stored version with its visibility time. */
 		history(id: string): Array<{ alert: Alert; visibleAt: string | null }>;
+	};
+
+	/**
+	 * Graph incidents: the alerts sharing an incidentId, visible once one of them is. Reads show what the API
+	 * serves now (status as stored: `awaitingAction` is not hidden here).
+	 */
+	readonly incidents: {
+		/** Every visible incident, newest first (createdDateTime desc, id desc), as `GET /v1.0/security/incidents` lists them. */
+		list(): Incident[];
+		/** One visible incident; undefined when unknown or none of its alerts is visible yet. */
+		get(id: string): Incident | undefined;
+		/** Its visible alerts (MDE shape, without evidence), in creation order. */
+		alerts(id: string): Alert[];
+		/**
+		 * Sets what an update sets (the PATCH properties, plus systemTags and redirectIncidentId; same validation,
+		 * an ApiError naming the bad property), moving lastUpdateDateTime to `at` (default now) and lastModifiedBy to
+		 * `by` when given. Throws for an id no alert carries. Returns the incident (undefined while not visible).
+		 */
+		update(id: string, patch: IncidentPatch, options?: IncidentUpdateOptions): Incident | undefined;
+		/** Appends a comment (`by` default: the default client's display name), moving lastUpdateDateTime to `at` (default now); → every comment. */
+		comment(id: string, comment: string, options?: { by?: string; at?: Date | string }): IncidentComment[];
+		/**
+		 * `alerts.create` with `incidentId` set: the alert opens that incident or joins it; lastUpdateDateTime moves to
+		 * the alert's creation time if later, once the alert is visible.
+		 */
+		createAlert(incidentId: string | number, partial?: AlertInput, options?: VisibilityOptions): Alert;
 	};
 
 	readonly machines: {
@@ -144,6 +172,12 @@ export interface Emulator {
 		pending(): number;
 		/** Faults applied since start (or the last reset(); clear() does not zero it). */
 		injectedCount(): number;
+		/**
+		 * Persistent fault: while on, every `/v1.0/security/incidents` list or get with `$expand=alerts` answers 500
+		 * `InternalServerError` (elastic/integrations#18144). clear() and reset() switch it off.
+		 */
+		setIncidentExpandFailure(enabled: boolean): void;
+		readonly incidentExpandFailure: boolean;
 	};
 
 	stats(): StatsSnapshot;
@@ -182,6 +216,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		displayName: DEFAULT_APP_NAME,
 	});
 	const url = await core.listen(options.port ?? 0);
+	const incidentOf = (entry: IncidentEntry | undefined): Incident | undefined => (entry ? structuredClone(entry.incident) : undefined);
+	const visibleIncident = (id: string) => state.incidents.visible().byId.get(String(id));
 
 	const emulator: Emulator = {
 		url,
@@ -225,6 +261,31 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 			all: () => state.alerts.all(),
 			history: (id) => state.alerts.history(id),
 		},
+		incidents: {
+			list: () =>
+				state.incidents
+					.visible()
+					.items.map((e) => e.incident)
+					.sort((a, b) =>
+						a.createdDateTime !== b.createdDateTime ? (a.createdDateTime < b.createdDateTime ? 1 : -1) : Number(b.id) - Number(a.id),
+					)
+					.map((i) => structuredClone(i)),
+			get: (id) => incidentOf(visibleIncident(id)),
+			alerts: (id) => (visibleIncident(id)?.alerts ?? []).slice(),
+			update: (id, patch, opts = {}) => {
+				state.incidents.update(String(id), readIncidentPatch(patch, true), opts);
+				return incidentOf(visibleIncident(id));
+			},
+			comment: (id, comment, opts = {}) => {
+				if (typeof comment !== 'string' || comment.trim() === '') throw new Error('An incident comment must be a non-empty string');
+				return state.incidents.comment(String(id), comment, opts.by ?? DEFAULT_APP_NAME, opts.at);
+			},
+			createAlert: (incidentId, partial = {}, opts) => {
+				const n = Number(incidentId);
+				if (!/^\d+$/.test(String(incidentId)) || !Number.isSafeInteger(n)) throw new Error(`Incident ids are numbers; got ${String(incidentId)}`);
+				return state.alerts.create({ ...partial, incidentId: n }, opts);
+			},
+		},
 		machines: {
 			seed: (count) => state.machines.seed(count),
 			create: (partial) => state.machines.create(partial),
@@ -261,6 +322,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 			clear: () => state.faults.clear(),
 			pending: () => state.faults.pending(),
 			injectedCount: () => state.faults.injected,
+			setIncidentExpandFailure: (enabled) => {
+				state.faults.incidentExpandFailure = enabled === true;
+			},
+			get incidentExpandFailure() {
+				return state.faults.incidentExpandFailure;
+			},
 		},
 		stats: () => state.stats.snapshot(),
 		requestLog: state.stats.log,
@@ -284,5 +351,6 @@ export { API_PROFILES, type ApiProfile } from './profiles';
 export type { AddClientOptions, ClientCredentials } from './entra';
 export type { FaultKind, FaultSpec, RandomFaultSpec } from './faults';
 export type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from './alerts';
+export type { Incident, IncidentComment, IncidentPatch, IncidentStatus, IncidentUpdateOptions } from './incidents';
 export type { RequestLogEntry, StatsSnapshot } from './stats';
 export * from './types';

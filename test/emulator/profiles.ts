@@ -27,7 +27,16 @@
  *   "supports the following OData query parameters: $count, $filter, $skip, $top"; "The most recent alerts
  *   are displayed at the top of the list"; `$filter` on assignedTo, classification, determination,
  *   createdDateTime, lastUpdateDateTime, severity, serviceSource and status (the emulator keeps accepting
- *   its wider property set, but not `id` other than with `eq`).
+ *   its wider property set, but not `id` other than with `eq`, nor `incidentId`, which is not in that list).
+ *
+ * Graph incidents (`GET /v1.0/security/incidents`) follow the profile too:
+ * * "List incidents": https://learn.microsoft.com/en-us/graph/api/security-list-incidents
+ *   "supports the following OData query parameters: $count, $filter, $skip, $top, $expand"; "The most recent
+ *   incidents are displayed at the top of the list"; `$filter` on assignedTo, classification, createdDateTime,
+ *   determination, lastUpdateDateTime, severity and status. No `$orderby`, and `id` is not filterable.
+ *   `ordered` honours one `$orderby` key on createdDateTime or lastUpdateDateTime (what a time-keyset poller
+ *   needs, nothing more), `ignoresOrderby` checks and ignores it, `documentedOnly` rejects it. Without
+ *   `$orderby` every profile lists newest first (createdDateTime desc, ties by id desc: the emulator's choice).
  */
 import type { ComparisonCheck, FieldUse, ListOptions } from './odata';
 import type { Alert } from './types';
@@ -42,8 +51,9 @@ export function toApiProfile(value: unknown): ApiProfile {
 	throw new Error(`Unknown API profile '${String(value)}'; valid profiles: ${API_PROFILES.join(', ')}.`);
 }
 
-/** The profile-dependent part of listItems' options for an alert list. */
-export type AlertListProfileOptions = Pick<ListOptions<Alert>, 'orderBy' | 'checkOrderBy' | 'checkComparison' | 'defaultOrderBy'>;
+/** The profile-dependent part of listItems' options for a list. */
+export type ListProfileOptions<T> = Pick<ListOptions<T>, 'orderBy' | 'checkOrderBy' | 'checkComparison' | 'defaultOrderBy'>;
+export type AlertListProfileOptions = ListProfileOptions<Alert>;
 
 const OPERATORS: readonly string[] = ['eq', 'ne', 'gt', 'ge', 'lt', 'le', 'in'];
 const describeUse = (use: FieldUse): string => (OPERATORS.includes(use) ? `Operator '${use}'` : `Function '${use}'`);
@@ -58,6 +68,14 @@ const idEqOnly =
 const MDE_ID_CHECK = idEqOnly((use) => ['ne', 'gt', 'ge', 'lt', 'le'].includes(use));
 /** Graph: any use of `id` other than `eq` is rejected (stricter than MDE: also `in (…)` and functions). */
 const GRAPH_ID_CHECK = idEqOnly((use) => use !== 'eq');
+/** The OData library's message for a property its model marks as not filterable. */
+const notFilterable = (field: string): string => `The property '${field}' cannot be used in the $filter query option.`;
+/**
+ * alerts_v2 under documentedOnly: `id` as above, and `incidentId` (how a client reads an incident's alerts
+ * without `$expand`) is not in security-list-alerts_v2's filterable list.
+ */
+const GRAPH_DOCUMENTED_CHECK: ComparisonCheck = (field, use) =>
+	GRAPH_ID_CHECK(field, use) ?? (field === 'incidentId' ? notFilterable(field) : undefined);
 
 const MDE_NEWEST_FIRST = 'alertCreationTime desc,id desc';
 const GRAPH_NEWEST_FIRST = 'createdDateTime desc,id desc';
@@ -84,7 +102,7 @@ const GRAPH: Record<ApiProfile, AlertListProfileOptions> = {
 			parts.length > 1
 				? `The query option '$orderby' supports only one property on alerts_v2; found ${parts.length}: '${parts.join(', ')}'.`
 				: undefined,
-		checkComparison: GRAPH_ID_CHECK,
+		checkComparison: GRAPH_DOCUMENTED_CHECK,
 		// security-list-alerts_v2: "The most recent alerts are displayed at the top of the list."
 		defaultOrderBy: GRAPH_NEWEST_FIRST,
 	},
@@ -92,4 +110,40 @@ const GRAPH: Record<ApiProfile, AlertListProfileOptions> = {
 
 export function alertListProfileOptions(profile: ApiProfile, api: 'mde' | 'graph'): AlertListProfileOptions {
 	return (api === 'mde' ? MDE : GRAPH)[profile];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graph incidents
+
+/** security-list-incidents: "The most recent incidents are displayed at the top of the list." */
+const INCIDENTS_NEWEST_FIRST = 'createdDateTime desc,id desc';
+const INCIDENT_ORDER_KEYS = ['createdDateTime', 'lastUpdateDateTime'];
+/** `id` is not among security-list-incidents' filterable properties, in any profile. */
+const INCIDENT_ID_CHECK: ComparisonCheck = (field) => (field === 'id' ? notFilterable(field) : undefined);
+
+/** `ordered`: one key, one of the two timestamps (a malformed part is left to the $orderby parser). */
+const oneTimestampKey = (parts: readonly string[]): string | undefined => {
+	if (parts.length > 1) {
+		return `The query option '$orderby' supports only one property on incidents; found ${parts.length}: '${parts.join(', ')}'.`;
+	}
+	const name = /^([A-Za-z_]\w*)(?:\s+(?:asc|desc))?$/i.exec(parts[0] ?? '')?.[1];
+	if (name !== undefined && !INCIDENT_ORDER_KEYS.some((k) => k.toLowerCase() === name.toLowerCase())) {
+		return `The query option '$orderby' on incidents supports only ${INCIDENT_ORDER_KEYS.join(' or ')}; found '${name}'.`;
+	}
+	return undefined;
+};
+
+const INCIDENTS: Record<ApiProfile, ListProfileOptions<unknown>> = {
+	ordered: { checkOrderBy: oneTimestampKey, checkComparison: INCIDENT_ID_CHECK, defaultOrderBy: INCIDENTS_NEWEST_FIRST },
+	ignoresOrderby: { orderBy: 'ignore', checkComparison: INCIDENT_ID_CHECK, defaultOrderBy: INCIDENTS_NEWEST_FIRST },
+	documentedOnly: {
+		// security-list-incidents documents $count, $filter, $skip, $top and $expand; not $orderby.
+		checkOrderBy: () => "The query option '$orderby' is not supported on incidents.",
+		checkComparison: INCIDENT_ID_CHECK,
+		defaultOrderBy: INCIDENTS_NEWEST_FIRST,
+	},
+};
+
+export function incidentListProfileOptions<T>(profile: ApiProfile): ListProfileOptions<T> {
+	return INCIDENTS[profile] as ListProfileOptions<T>;
 }

@@ -13,6 +13,7 @@ import { ApiError, renderError, type ApiFamily, type Reply } from './errors';
 import { FaultInjector, type Fault } from './faults';
 import { registerGraphRoutes } from './graph';
 import { registerHuntingRoutes } from './hunting';
+import { IncidentStore, registerIncidentRoutes } from './incidents';
 import { IndicatorStore, registerIndicatorRoutes } from './indicators';
 import { MachineActionStore, MachineStore, registerMachineRoutes } from './machines';
 import type { ApiProfile } from './profiles';
@@ -119,13 +120,15 @@ export class EmulatorServer {
 		const rng = new Rng(options.seed);
 		const directory = new Directory(options.tenantId, options.tokenLifetimeSeconds);
 		const machines = new MachineStore(clock, rng);
+		const alerts = new AlertStore(clock, rng, machines, directory.defaultTenantId);
 		this.state = {
 			origin: () => this.origin,
 			clock,
 			rng,
 			directory,
 			machines,
-			alerts: new AlertStore(clock, rng, machines, directory.defaultTenantId),
+			alerts,
+			incidents: new IncidentStore(clock, alerts),
 			actions: new MachineActionStore(clock, options.machineActionStepMs),
 			indicators: new IndicatorStore(clock),
 			faults: new FaultInjector(),
@@ -140,6 +143,7 @@ export class EmulatorServer {
 		registerIndicatorRoutes(this.router, this.state);
 		registerHuntingRoutes(this.router, this.state);
 		registerGraphRoutes(this.router, this.state);
+		registerIncidentRoutes(this.router, this.state);
 
 		this.dnsNames = new Set((options.dnsNames ?? []).map((name) => name.toLowerCase()));
 		const { keyPem, certPem } = issueServerCertificate(options.ca, options.dnsNames);
@@ -165,6 +169,7 @@ export class EmulatorServer {
 		s.rng.reseed(this.seed);
 		s.clock.reset();
 		s.alerts.clear();
+		s.incidents.clear();
 		s.machines.clear();
 		s.actions.clear();
 		s.indicators.clear();

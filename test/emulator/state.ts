@@ -4,6 +4,7 @@ import type { Clock } from './clock';
 import type { Rng } from './data';
 import type { Directory } from './entra';
 import type { FaultInjector } from './faults';
+import type { IncidentStore } from './incidents';
 import type { IndicatorStore } from './indicators';
 import type { MachineActionStore, MachineStore } from './machines';
 import type { ApiProfile } from './profiles';
@@ -17,6 +18,8 @@ export interface EmulatorState {
 	rng: Rng;
 	directory: Directory;
 	alerts: AlertStore;
+	/** Graph incidents, derived from the alerts' incidentId plus stored updates. */
+	incidents: IncidentStore;
 	machines: MachineStore;
 	actions: MachineActionStore;
 	indicators: IndicatorStore;

@@ -47,13 +47,23 @@ export interface TimelineOptions {
 	progressEvery?: number;
 	/** Most polls after the timeline while waiting for three quiet polls in a row (default 1000). */
 	maxDrainPolls?: number;
-	/** The trigger's alert source (default mde). */
-	source?: 'mde' | 'graph';
+	/**
+	 * What the trigger reads (default mde): an alert source, or Graph incidents — then `alerts` counts incidents,
+	 * and new alerts also join recent incidents.
+	 */
+	source?: 'mde' | 'graph' | 'incidents';
+	/** Incidents: Include Alerts ($expand=alerts). */
+	includeAlerts?: boolean;
+	/** Incidents: `$expand=alerts` answers HTTP 500 for the whole run (the trigger must fall back). */
+	expandFailure?: boolean;
 }
 
 export interface TimelineReport {
-	mode: 'updates' | 'new alerts';
+	mode: 'updates' | 'new alerts' | 'new incidents';
+	/** Alerts created (incidents opened, with source incidents). */
 	alertsCreated: number;
+	/** Incidents: alerts that joined an existing incident. */
+	alertsJoined: number;
 	updatesApplied: number;
 	expected: number;
 	emitted: number;
@@ -100,6 +110,9 @@ function ts7(ms: number, ticks: number): string {
 const SEVERITIES = ['High', 'Medium', 'Low', 'Informational'] as const;
 const FILTER_SEVERITIES = ['High', 'Medium'];
 const FILTER_STATUSES = ['New', 'InProgress'];
+/** Incidents: the statuses watched with Trigger on Updates (without it, every incident: its severity can grow later). */
+const INCIDENT_FILTER_STATUSES = ['active', 'inProgress'];
+const LIST_REQUEST = /^GET \/(api\/alerts|v1\.0\/security\/(alerts_v2|incidents))$/;
 
 export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<TimelineReport> {
 	const started = Date.now();
@@ -110,28 +123,44 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 	const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
 	const pollMs = (o.pollMinutes ?? 1) * 60_000;
 	// The emitted alert's version field, as the source names it (the emulator's own view is MDE-shaped).
-	const versionField = o.source === 'graph' ? 'lastUpdateDateTime' : 'lastUpdateTime';
+	const incidents = o.source === 'incidents';
+	const versionField = o.source === 'mde' || o.source === undefined ? 'lastUpdateTime' : 'lastUpdateDateTime';
 	const trigger = new MicrosoftDefenderTrigger();
 	const harness = createHarness(
 		trigger,
 		'microsoftDefenderTrigger',
-		{
-			source: o.source ?? 'mde',
-			// Graph: every product (the emulator derives serviceSource from each alert's detection source).
-			serviceSources: [],
-			statuses: o.triggerOnUpdates ? FILTER_STATUSES : [],
-			severities: o.triggerOnUpdates ? [] : FILTER_SEVERITIES,
-			maxHistoricalPollStart: '30 days ago',
-			triggerOnUpdates: o.triggerOnUpdates,
-			options: { includeEvidence: false, maxAlertsPerPoll: o.maxAlertsPerPoll, lookbackMinutes: o.lookbackMinutes ?? 15 },
-		},
+		incidents
+			? {
+					watch: 'incidents',
+					incidentStatuses: o.triggerOnUpdates ? INCIDENT_FILTER_STATUSES : [],
+					incidentSeverities: [],
+					maxHistoricalPollStart: '30 days ago',
+					triggerOnUpdates: o.triggerOnUpdates,
+					options: {
+						includeAlerts: o.includeAlerts === true,
+						maxIncidentsPerPoll: o.maxAlertsPerPoll,
+						lookbackMinutes: o.lookbackMinutes ?? 15,
+					},
+				}
+			: {
+					source: o.source ?? 'mde',
+					// Graph: every product (the emulator derives serviceSource from each alert's detection source).
+					serviceSources: [],
+					statuses: o.triggerOnUpdates ? FILTER_STATUSES : [],
+					severities: o.triggerOnUpdates ? [] : FILTER_SEVERITIES,
+					maxHistoricalPollStart: '30 days ago',
+					triggerOnUpdates: o.triggerOnUpdates,
+					options: { includeEvidence: false, maxAlertsPerPoll: o.maxAlertsPerPoll, lookbackMinutes: o.lookbackMinutes ?? 15 },
+				},
 		emulatorCredentials(emu),
 		'Defender Trigger',
 	);
+	if (o.expandFailure) emu.faults.setIncidentExpandFailure(true);
 	const loop = new N8nPollLoop(harness, trigger);
 	const report: TimelineReport = {
-		mode: o.triggerOnUpdates ? 'updates' : 'new alerts',
+		mode: o.triggerOnUpdates ? 'updates' : incidents ? 'new incidents' : 'new alerts',
 		alertsCreated: 0,
+		alertsJoined: 0,
 		updatesApplied: 0,
 		expected: 0,
 		emitted: 0,
@@ -163,7 +192,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 	const poll = async () => {
 		report.polls++;
 		if (o.failEvery && report.polls % o.failEvery === 0) {
-			emu.faults.inject({ kind: '503', count: transportSettings.maxAttempts, match: /^GET \/(api\/alerts|v1\.0\/security\/alerts_v2)$/ });
+			emu.faults.inject({ kind: '503', count: transportSettings.maxAttempts, match: LIST_REQUEST });
 			report.faultsInjected += transportSettings.maxAttempts;
 		}
 		if (o.expireTokenAtPoll && report.polls === o.expireTokenAtPoll) emu.faults.inject({ kind: 'expireToken', count: 1 });
@@ -197,17 +226,31 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 		const batch = Math.min(o.alerts - report.alertsCreated, Math.floor(random() * (o.maxAlertsPerStep ?? 40)));
 		const shared = ts7(now - 30_000, tick++);
 		for (let i = 0; i < batch; i++) {
-			const id = `tl-${o.seed}-${report.alertsCreated++}`;
+			const n = report.alertsCreated++;
 			const roll = random();
 			let at = random() < 0.3 ? shared : ts7(now - Math.floor(random() * 50_000), tick++);
 			let visibleAt: Date | undefined;
 			if (roll < 0.1) at = ts7(now - Math.floor(random() * (o.lateMaxMinutes ?? 10) * 60_000), tick++); // late
 			if (roll > 0.95) visibleAt = new Date(now + Math.floor(random() * 3 * 60_000)); // visible up to 3 min later
-			emu.alerts.create(
-				{ id, alertCreationTime: at, lastUpdateTime: at, status: 'New', severity: pick(SEVERITIES) },
-				visibleAt ? { visibleAt } : {},
-			);
+			const alert = { alertCreationTime: at, lastUpdateTime: at, status: 'New' as const, severity: pick(SEVERITIES) };
+			if (!incidents) {
+				const id = `tl-${o.seed}-${n}`;
+				emu.alerts.create({ id, ...alert }, visibleAt ? { visibleAt } : {});
+				ids.push(id);
+				continue;
+			}
+			// A new incident, opened by its first alert …
+			const id = String(100_000 + n);
+			emu.incidents.createAlert(id, { id: `tl-${o.seed}-${n}-0`, ...alert }, visibleAt ? { visibleAt } : {});
 			ids.push(id);
+			// … and now and then another alert joining a recent incident (its lastUpdateDateTime moves when later). Joins
+			// come 20–40 s before the step's updates, so that an incident's versions only move forward.
+			if (ids.length > 1 && random() < 0.3) {
+				const target = ids[ids.length - 1 - Math.floor(random() * Math.min(ids.length, 30))];
+				const joinAt = ts7(now - 20_000 - Math.floor(random() * 20_000), tick++);
+				emu.incidents.createAlert(target, { id: `tl-${o.seed}-${n}-join`, ...alert, alertCreationTime: joinAt, lastUpdateTime: joinAt });
+				report.alertsJoined++;
+			}
 		}
 		// Updates: status moves (in and out of the status filter), assignment, comments; some share a timestamp.
 		const updates = Math.min(o.updates - report.updatesApplied, updatable.length ? Math.floor(random() * (o.maxUpdatesPerStep ?? 12)) : 0);
@@ -216,14 +259,17 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			const id = pick(updatable);
 			if (updatedThisStep.has(id)) continue;
 			updatedThisStep.add(id);
-			const status = pick(['New', 'InProgress', 'InProgress', 'Resolved'] as const);
-			emu.alerts.update(id, { status, assignedTo: random() < 0.5 ? 'secop@contoso.com' : null }, { at: random() < 0.5 ? updateAt : ts7(now - 5_000, tick++) });
+			const at = random() < 0.5 ? updateAt : ts7(now - 5_000, tick++);
+			const assignedTo = random() < 0.5 ? 'secop@contoso.com' : null;
+			if (incidents) emu.incidents.update(id, { status: pick(['active', 'inProgress', 'inProgress', 'resolved'] as const), assignedTo }, { at });
+			else emu.alerts.update(id, { status: pick(['New', 'InProgress', 'InProgress', 'Resolved'] as const), assignedTo }, { at });
 			report.updatesApplied++;
 		}
 		await poll();
 	}
 	// Drain: until everything is visible and a few polls in a row bring nothing.
 	emu.faults.clear();
+	if (o.expandFailure) emu.faults.setIncidentExpandFailure(true);
 	randomFaults(o.seed + 1);
 	// Capped, so a trigger that never settles (re-emitting the look-back on every poll) ends with a report, not a hang.
 	for (let quiet = 0, drainPolls = 0; quiet < 3 && drainPolls < (o.maxDrainPolls ?? 1000); drainPolls++) {
@@ -241,7 +287,9 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 	for (const entry of emu.requestLog) {
 		if (entry.realTime < logFrom) continue;
 		if (entry.fault) report.faultsByKind[entry.fault] = (report.faultsByKind[entry.fault] ?? 0) + 1;
-		if (entry.method === 'GET' && (entry.path === '/api/alerts' || entry.path === '/v1.0/security/alerts_v2')) report.maxPageTop = Math.max(report.maxPageTop, Number(entry.query.$top ?? 0));
+		if (LIST_REQUEST.test(`${entry.method} ${entry.path}`) && !(entry.query.$filter ?? '').startsWith('incidentId eq ')) {
+			report.maxPageTop = Math.max(report.maxPageTop, Number(entry.query.$top ?? 0));
+		}
 	}
 
 	// Compare with what the emulator holds now.
@@ -260,6 +308,13 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 			versionsById.set(String(alert.id), versions);
 		}
 		for (const id of ids) {
+			if (incidents) {
+				const current = emu.incidents.get(id) as unknown as IDataObject;
+				if (!INCIDENT_FILTER_STATUSES.includes(String(current.status))) continue;
+				report.expected++;
+				if (!pairs.has(`${id}@${current.lastUpdateDateTime}`)) report.lost++;
+				continue;
+			}
 			const current = emu.alerts.get(id) as unknown as IDataObject;
 			if (!FILTER_STATUSES.includes(String(current.status))) continue;
 			report.expected++;
@@ -269,7 +324,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 		const counts = new Map<string, number>();
 		for (const alert of emitted) counts.set(String(alert.id), (counts.get(String(alert.id)) ?? 0) + 1);
 		for (const id of ids) {
-			const current = emu.alerts.get(id) as unknown as IDataObject;
+			const current = (incidents ? { severity: 'High' } : emu.alerts.get(id)) as unknown as IDataObject;
 			if (!FILTER_SEVERITIES.includes(String(current.severity))) {
 				if (counts.has(id)) report.duplicated += counts.get(id) ?? 0; // emitted although never matching
 				continue;

@@ -11,6 +11,7 @@ import {
 } from '../transport';
 import * as advancedHunting from './advancedHunting';
 import * as alert from './alert';
+import * as incident from './incident';
 import * as indicator from './indicator';
 import * as machine from './machine';
 import * as machineAction from './machineAction';
@@ -18,6 +19,7 @@ import type { Operation } from './utils';
 
 const resources: Record<string, Record<string, Operation>> = {
 	alert: alert.operations,
+	incident: incident.operations,
 	machine: machine.operations,
 	machineAction: machineAction.operations,
 	indicator: indicator.operations,

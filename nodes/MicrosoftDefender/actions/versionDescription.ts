@@ -3,6 +3,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import * as advancedHunting from './advancedHunting';
 import * as alert from './alert';
+import * as incident from './incident';
 import * as indicator from './indicator';
 import * as machine from './machine';
 import * as machineAction from './machineAction';
@@ -19,7 +20,7 @@ export const versionDescription: INodeTypeDescription = {
 	defaultVersion: 1.1,
 	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 	description:
-		'Investigate and respond with Microsoft Defender for Endpoint: alerts, machines and response actions, indicators, advanced hunting',
+		'Investigate and respond with Microsoft Defender for Endpoint: alerts, incidents, machines and response actions, indicators, advanced hunting',
 	defaults: { name: 'Microsoft Defender for Endpoint' },
 	usableAsTool: true,
 	inputs: [NodeConnectionTypes.Main],
@@ -34,6 +35,7 @@ export const versionDescription: INodeTypeDescription = {
 			options: [
 				{ name: 'Advanced Hunting', value: 'advancedHunting' },
 				{ name: 'Alert', value: 'alert' },
+				{ name: 'Incident', value: 'incident' },
 				{ name: 'Indicator', value: 'indicator' },
 				{ name: 'Machine', value: 'machine' },
 				{ name: 'Machine Action', value: 'machineAction' },
@@ -42,6 +44,7 @@ export const versionDescription: INodeTypeDescription = {
 		},
 		...advancedHunting.description,
 		...alert.description,
+		...incident.description,
 		...indicator.description,
 		...machine.description,
 		...machineAction.description,

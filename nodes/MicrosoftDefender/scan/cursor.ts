@@ -335,6 +335,17 @@ export class CursorScan {
 	}
 
 	/**
+	 * Whether `item`, as read now, is a version not emitted yet (what `accept` would emit if it matches and fits):
+	 * the incident trigger reads the alerts of those incidents only, not of every look-back re-read.
+	 */
+	wants(item: Alert): boolean {
+		const read = this.describe(item);
+		if (!read.id) return false;
+		const emitted = this.seen[read.id];
+		return emitted === undefined || (this.options.triggerOnUpdates && (read.version === undefined || emitted < read.version));
+	}
+
+	/**
 	 * The API rejected `$orderby` (HTTP 400) and answered the same query without it: time windows from now on.
 	 * The caller then hands that answer to `accept`.
 	 */

@@ -2,7 +2,8 @@
  * Incidents with their alerts, when `$expand=alerts` fails. Microsoft documents `$expand=alerts` on the incident
  * list (security-list-incidents), but on large tenants it has answered HTTP 500 for good (elastic/integrations
  * #18144), which stalled another product's cursor. Here a page whose `$expand=alerts` request fails with a 5xx
- * (after the transport's retries) is read again without it, and each incident's alerts are then read from
+ * HTTP 500 (after the transport's retries; 502–504 and 429 are outages, which fail the poll as before) is
+ * read again without it, and each incident's alerts are then read from
  * alerts_v2 with `incidentId eq '<id>'`. That filter is not in alerts_v2's documented list (assignedTo,
  * classification, determination, createdDateTime, lastUpdateDateTime, severity, serviceSource, status), so it
  * is checked at run time: if the API rejects it (400), the incidents go out without alerts, each saying why in
@@ -15,8 +16,11 @@ import { DefenderApiError, odataString, sendDefenderRequest, type TransportConte
 import { listPage, pageItems, type ListQuery, type PageAnswer } from './run';
 import type { ScanSource } from './sources';
 
-/** How long the trigger reads incidents without `$expand=alerts` before trying it again. */
-export const EXPAND_RETRY_MS = 6 * 60 * 60_000;
+/**
+ * How long the trigger reads incidents without `$expand=alerts` before trying it again: one failing request (and
+ * its retries) an hour, against an answer that may have been a passing failure.
+ */
+export const EXPAND_RETRY_MS = 60 * 60_000;
 
 /** Key of the reason added to incidents whose alerts could not be read. */
 export const ALERTS_UNAVAILABLE_KEY = '_alertsUnavailable';
@@ -37,6 +41,9 @@ const ALERTS_PATH = '/v1.0/security/alerts_v2';
 /** alerts_v2 pages hold at most 1,000 alerts (Graph security constraints); more in one incident are not read. */
 const ALERTS_TOP = 1000;
 
+const byCreation = (a: IDataObject, b: IDataObject): number =>
+	String(a.createdDateTime ?? '').localeCompare(String(b.createdDateTime ?? '')) || String(a.id ?? '').localeCompare(String(b.id ?? ''));
+
 function describe(error: DefenderApiError): string {
 	return `HTTP ${error.status ?? '?'}${error.code ? ` ${error.code}` : ''}: ${error.apiMessage ?? error.message}`;
 }
@@ -44,6 +51,12 @@ function describe(error: DefenderApiError): string {
 export class IncidentPageReader {
 	/** Set when this poll started the fallback (to be said once in the log). */
 	started: string | undefined;
+
+	/**
+	 * Which incidents of a page need their alerts read separately (default all): the trigger asks only for the
+	 * versions it will emit, so that look-back re-reads cost no requests.
+	 */
+	wanted: (incident: IDataObject) => boolean = () => true;
 
 	constructor(
 		private readonly transport: TransportContext,
@@ -66,7 +79,7 @@ export class IncidentPageReader {
 			try {
 				return await listPage(this.transport, this.source, qs);
 			} catch (error) {
-				if (!(error instanceof DefenderApiError) || (error.status ?? 0) < 500) throw error;
+				if (!(error instanceof DefenderApiError) || error.status !== 500) throw error;
 				// The same page without `$expand`: if that fails too, `$expand` was not the cause.
 				const answer = await this.withoutExpand(qs);
 				this.fallback = { reason: describe(error), sinceMs: this.nowMs, alerts: 'filter' };
@@ -80,6 +93,41 @@ export class IncidentPageReader {
 		return answer;
 	};
 
+	/**
+	 * One incident with its alerts (Get incident, security-incident-get: `GET /v1.0/security/incidents/{id}` with
+	 * `$expand=alerts`), with the fallback a page gets: a 5xx on `$expand=alerts` reads the incident without it and
+	 * its alerts from alerts_v2 by incidentId (or marks them `_alertsUnavailable`). `path` is the incident's path,
+	 * its id already checked and encoded. Other failures (404, 403) go through unchanged.
+	 */
+	readonly readOne = async (path: string): Promise<IDataObject> => {
+		const get = async (qs: ListQuery): Promise<IDataObject> => {
+			const response = await sendDefenderRequest(this.transport, {
+				api: this.source.api,
+				method: 'GET',
+				path,
+				headers: this.source.headers,
+				qs,
+			});
+			const body = response.body;
+			return body && typeof body === 'object' && !Array.isArray(body) ? (body as IDataObject) : {};
+		};
+		if (!this.fallback) {
+			try {
+				return await get({ $expand: 'alerts' });
+			} catch (error) {
+				if (!(error instanceof DefenderApiError) || error.status !== 500) throw error;
+				const incident = await get({});
+				this.fallback = { reason: describe(error), sinceMs: this.nowMs, alerts: 'filter' };
+				this.started = this.fallback.reason;
+				await this.addAlerts([incident]);
+				return incident;
+			}
+		}
+		const incident = await get({});
+		await this.addAlerts([incident]);
+		return incident;
+	};
+
 	private async withoutExpand(qs: ListQuery): Promise<PageAnswer> {
 		const { $expand: _expand, ...rest } = qs;
 		return await listPage(this.transport, this.source, rest);
@@ -87,6 +135,7 @@ export class IncidentPageReader {
 
 	private async addAlerts(incidents: IDataObject[]): Promise<void> {
 		for (const incident of incidents) {
+			if (!this.wanted(incident)) continue;
 			const fallback = this.fallback as AlertsFallback;
 			if (fallback.alerts === 'none') {
 				incident[ALERTS_UNAVAILABLE_KEY] = `$expand=alerts failed (${fallback.reason}) and alerts_v2 cannot filter by incidentId (${fallback.alertsReason ?? 'rejected'})`;
@@ -100,7 +149,8 @@ export class IncidentPageReader {
 					headers: this.source.headers,
 					qs: { $filter: `incidentId eq ${odataString(String(incident.id ?? ''))}`, $top: ALERTS_TOP },
 				});
-				incident.alerts = pageItems(response);
+				// In creation order, as the incident lists them (alerts_v2 itself lists the newest first).
+				incident.alerts = pageItems(response).sort(byCreation);
 			} catch (error) {
 				if (!(error instanceof DefenderApiError) || error.status !== 400) throw error;
 				fallback.alerts = 'none';

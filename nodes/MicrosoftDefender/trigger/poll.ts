@@ -263,6 +263,7 @@ export async function scanAlerts(
 	const incidents = params.includeAlerts
 		? new IncidentPageReader(transport, source, continuesState(previous, context.identity) ? previous?.alertsFallback : undefined, (context.now ?? new Date()).getTime())
 		: undefined;
+	if (incidents) incidents.wanted = (incident) => scan.wants(incident);
 	const run = await runScan(transport, scan, fields.cursor, {
 		source,
 		filterClauses: source.filterClauses(params.filters),
@@ -373,7 +374,7 @@ function report(context: IPollFunctions, outcome: PollOutcome, params: TriggerPa
 	}
 	if (outcome.alertsFallbackStarted) {
 		context.logger.warn(
-			`Microsoft Defender trigger "${name}": incidents with $expand=alerts failed (${outcome.alertsFallbackStarted}). It now reads incidents without $expand and each incident's alerts separately, and tries $expand again in ${EXPAND_RETRY_MS / 3_600_000} hours (kept in the trigger's state; no incident is held back).`,
+			`Microsoft Defender trigger "${name}": incidents with $expand=alerts failed (${outcome.alertsFallbackStarted}). It now reads incidents without $expand and each incident's alerts separately, and tries $expand again in ${EXPAND_RETRY_MS / 60_000} minutes (kept in the trigger's state; no incident is held back).`,
 		);
 	}
 	if (outcome.stoppedBy) {

@@ -1,13 +1,23 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { sendDefenderRequest, type TransportContext } from '../../transport';
+import { readIncident, withIncidentPermission } from '../incident/common';
 import { toOutput, updateDisplayOptions } from '../utils';
 import { alertIdLocator, alertPath, bodyOr, enumValue, readAlertId } from './common';
 
-/** Related-entity endpoints of an alert (reference §2.5): lists return `value[]`, machine and user one object. */
+/**
+ * Related-entity endpoints of an alert (reference §2.5): lists return `value[]`, machine and user one object. The
+ * incident is not one of them: it is read from Microsoft Graph (security-incident-get) by the alert's incidentId.
+ */
 const ENTITIES = [
 	{ name: 'Domains', value: 'domains', description: 'Domains (URL hosts) seen in the alert: one item per domain' },
 	{ name: 'Files', value: 'files', description: 'Files involved in the alert, with hashes and prevalence: one item per file' },
+	{
+		name: 'Incident',
+		value: 'incident',
+		description:
+			"The Defender XDR incident the alert belongs to, read with Microsoft Graph (needs the Graph permission SecurityIncident.Read.All); no item when the alert has no incident",
+	},
 	{ name: 'IP Addresses', value: 'ips', description: 'IP addresses seen in the alert: one item per address' },
 	{ name: 'Machine', value: 'machine', description: 'The device the alert was raised on' },
 	{ name: 'User', value: 'user', description: 'The user account related to the alert' },
@@ -37,6 +47,7 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const id = readAlertId(this, itemIndex);
 	const entity = enumValue(this.getNodeParameter('entityType', itemIndex, 'files'), ENTITIES, 'Entity Type');
+	if (entity === 'incident') return toOutput(this, itemIndex, await alertIncident(transport, id));
 	const response = await sendDefenderRequest(transport, { method: 'GET', path: alertPath(id, entity) });
 	const body = response.body as IDataObject | undefined;
 	if (entity === 'machine' || entity === 'user') {
@@ -44,4 +55,15 @@ export async function execute(
 	}
 	const list = Array.isArray(body?.value) ? (body.value as IDataObject[]) : [];
 	return toOutput(this, itemIndex, list);
+}
+
+/**
+ * The alert's incident: its `incidentId` (Nullable Long, `GET /api/alerts/{id}`), then that incident from Microsoft
+ * Graph (`GET /v1.0/security/incidents/{incidentId}`). No incident: no item, as for an empty list of entities.
+ */
+async function alertIncident(transport: TransportContext, alertId: string): Promise<IDataObject[]> {
+	const alert = bodyOr((await sendDefenderRequest(transport, { method: 'GET', path: alertPath(alertId) })).body, {});
+	const incidentId = alert.incidentId;
+	if (incidentId === undefined || incidentId === null || String(incidentId).trim() === '') return [];
+	return [await withIncidentPermission(false, async () => await readIncident(transport, String(incidentId)))];
 }
