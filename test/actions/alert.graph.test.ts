@@ -712,6 +712,25 @@ describe('alert (Graph): node description', () => {
 		expect(issues('graph', 'da637472900382838869_1364969609')).toBeNull();
 		expect(issues('graph', 'a/b')?.parameters?.alertId).toBeDefined();
 	});
+
+	it('accepts portal alert links as the portal gives them (with ?tid=…): n8n matches the whole value', () => {
+		const issues = (value: string) =>
+			NodeHelpers.getNodeParametersIssues(
+				description.properties,
+				{
+					id: 'n',
+					name: 'n',
+					type: 'microsoftDefender',
+					typeVersion: 1,
+					position: [0, 0],
+					parameters: { resource: 'alert', operation: 'get', source: 'graph', alertId: { __rl: true, mode: 'url', value } },
+				},
+				description,
+			);
+		expect(issues('https://security.microsoft.com/alerts/da637472900382838869_1364969609?tid=b3c1b5fc')).toBeNull();
+		expect(issues('https://security.microsoft.com/alerts/da637472900382838869_1364969609')).toBeNull();
+		expect(issues('https://security.microsoft.com/incidents/28282')?.parameters?.alertId).toBeDefined();
+	});
 });
 
 describe('alert (Graph): filter builder', () => {

@@ -19,7 +19,8 @@ export const ALERT_ID_PATTERN =
 const ALERT_ID_RE = new RegExp(ALERT_ID_PATTERN);
 
 /** A Defender portal link to an alert (`https://security.microsoft.com/alerts/<id>?tid=…`); group 1 is the id. */
-export const ALERT_URL_PATTERN = '^https?://[^/]+/alerts/([^/?#]+)';
+// n8n checks a locator value against `^<regex>$`: the tail (`?tid=…`) must be part of the pattern.
+export const ALERT_URL_PATTERN = '^https?://[^/]+/alerts/([^/?#]+)(?:[/?#].*)?$';
 
 /**
  * Graph alerts_v2 ids of every Defender product: besides the MDE form, e.g. `fa` + GUID (Office 365), `ca` + 24 hex

@@ -55,7 +55,7 @@ export const description: INodeProperties[] = [
 			{
 				name: 'Get Related Entities',
 				value: 'getRelated',
-				description: 'Get the files, IP addresses, domains, machine or user related to an alert',
+				description: 'Get the files, IP addresses, domains, machine, user or Defender XDR incident related to an alert',
 				action: 'Get entities related to an alert',
 			},
 			{

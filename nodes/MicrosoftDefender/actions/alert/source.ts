@@ -65,7 +65,8 @@ export const sourceProperties: INodeProperties[] = [
 			'Which API to read and change alerts with. Graph returns its own field names and camelCase values (e.g. status "inProgress").',
 	},
 	{
-		displayName: 'This operation uses the Defender for Endpoint API: Microsoft Graph alerts_v2 has no equivalent',
+		displayName:
+			'This operation uses the Defender for Endpoint API: Microsoft Graph alerts_v2 has no equivalent (Get Related › Incident reads the incident from Microsoft Graph)',
 		name: 'mdeOnlyNotice',
 		type: 'notice',
 		displayOptions: { show: { resource: ['alert'], operation: ['batchUpdate', 'getRelated'] } },
