@@ -73,6 +73,11 @@ export function pageSelection(cursorField: string, query: PageQuery): { clause: 
 }
 
 
+/** The clauses every source takes alike: the assignee (escaped) and the user's own expression (in parentheses). */
+function ownerAndExtra(f: ScanFilters): Array<string | undefined> {
+	return [f.assignedTo ? `assignedTo eq ${odataString(f.assignedTo)}` : undefined, f.additionalFilter ? `(${f.additionalFilter})` : undefined];
+}
+
 const MDE_TRACKED_FIELDS = [
 	'status',
 	'severity',
@@ -111,8 +116,7 @@ export const mdeAlertSource: ScanSource = {
 			anyOf('severity', f.severities),
 			anyOf('category', f.categories),
 			anyOf('detectionSource', f.detectionSources),
-			f.assignedTo ? `assignedTo eq ${odataString(f.assignedTo)}` : undefined,
-			f.additionalFilter ? `(${f.additionalFilter})` : undefined,
+			...ownerAndExtra(f),
 		].filter((c): c is string => Boolean(c)),
 	extraQuery: ({ includeEvidence }): Record<string, string> => (includeEvidence ? { $expand: 'evidence' } : {}),
 };
@@ -168,8 +172,7 @@ export const graphAlertSource: ScanSource = {
 			anyOf('serviceSource', f.serviceSources),
 			anyOf('status', f.statuses.map((v) => graphSpelling(v, ALERT_STATUSES, GRAPH_ALERT_STATUSES))),
 			anyOf('severity', f.severities.map((v) => graphSpelling(v, ALERT_SEVERITIES, GRAPH_ALERT_SEVERITIES))),
-			f.assignedTo ? `assignedTo eq ${odataString(f.assignedTo)}` : undefined,
-			f.additionalFilter ? `(${f.additionalFilter})` : undefined,
+			...ownerAndExtra(f),
 		].filter((c): c is string => Boolean(c)),
 	extraQuery: (): Record<string, string> => ({}),
 	clientFilter: (f) => {
@@ -227,8 +230,7 @@ export const graphIncidentSource: ScanSource = {
 			anyOf('severity', f.severities),
 			anyOf('classification', f.classifications ?? []),
 			anyOf('determination', f.determinations ?? []),
-			f.assignedTo ? `assignedTo eq ${odataString(f.assignedTo)}` : undefined,
-			f.additionalFilter ? `(${f.additionalFilter})` : undefined,
+			...ownerAndExtra(f),
 		].filter((c): c is string => Boolean(c)),
 	extraQuery: ({ includeAlerts }): Record<string, string> => (includeAlerts ? { $expand: 'alerts' } : {}),
 };

@@ -139,6 +139,13 @@ export class DefenderApiError extends Error {
 	 * answers 404 because its lost first attempt deleted the resource).
 	 */
 	afterUnclearAttempt = false;
+
+	/** The same API error with another message (status, code, body and attempt history kept). */
+	withMessage(message: string): DefenderApiError {
+		const copy = new DefenderApiError(message, this.status, this.code, this.apiMessage, this.correlationId, this.body, this.retryAfterSeconds);
+		copy.afterUnclearAttempt = this.afterUnclearAttempt;
+		return copy;
+	}
 }
 
 /**
@@ -536,15 +543,8 @@ function markUnclear(error: DefenderApiError, unclear: boolean): DefenderApiErro
 
 /** The last attempt failed, and reading back showed it did not take effect: the API's error, saying so. */
 function notAppliedError(error: DefenderApiError): DefenderApiError {
-	const result = new DefenderApiError(
-		`${error.message} (read back afterwards: it did not take effect, so running it again is safe)`,
-		error.status,
-		error.code,
-		error.apiMessage,
-		error.correlationId,
-		error.body,
-		error.retryAfterSeconds,
-	);
+	const result = error.withMessage(`${error.message} (read back afterwards: it did not take effect, so running it again is safe)`);
+	result.afterUnclearAttempt = false;
 	return result;
 }
 

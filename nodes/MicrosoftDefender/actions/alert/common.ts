@@ -5,7 +5,7 @@
 import { DateTime } from 'luxon';
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
-import { requireText } from '../../helpers/validation';
+import { requireText, splitList } from '../../helpers/validation';
 import { InvalidInputError, pathId } from '../../transport';
 
 /**
@@ -193,6 +193,11 @@ export function enumValue(value: unknown, options: INodePropertyOptions[], field
 		);
 	}
 	return String(match.value);
+}
+
+/** The values of a multi-select filter (a list or comma-separated text), each checked against and mapped to the options, once each. */
+export function filterValues(value: unknown, options: INodePropertyOptions[], label: string): string[] {
+	return [...new Set(splitList(value).map((v) => enumValue(v, options, `Filters › ${label}`)))];
 }
 
 // ---------------------------------------------------------------------------------------------

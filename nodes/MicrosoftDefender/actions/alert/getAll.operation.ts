@@ -10,7 +10,7 @@ import { requireText, splitList } from '../../helpers/validation';
 import { InvalidInputError, mdeListPages, odataString, type TransportContext } from '../../transport';
 import { anyOf } from '../../helpers/odata';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
-import { enumValue, filterDateTime, includeEvidenceOptions } from './common';
+import { enumValue, filterDateTime, filterValues, includeEvidenceOptions } from './common';
 import {
 	GRAPH_FILTER_CLASSIFICATIONS,
 	GRAPH_FILTER_DETERMINATIONS,
@@ -170,7 +170,7 @@ const LABELS: Record<string, string> = {
 
 /** Values of a multi-select filter, each checked against (and mapped to) the options' values. */
 function listFilter(filters: IDataObject, key: string, options: INodePropertyOptions[]): string[] {
-	return [...new Set(splitList(filters[key]).map((v) => enumValue(v, options, `Filters › ${LABELS[key]}`)))];
+	return filterValues(filters[key], options, LABELS[key]);
 }
 
 /** A time window on one field: `field ge after and field lt before`. */

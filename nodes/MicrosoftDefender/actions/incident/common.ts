@@ -130,17 +130,9 @@ export function withPermissionHint(error: unknown, write: boolean): unknown {
 		: write
 			? `the Microsoft Graph application permission ${WRITE_PERMISSION}`
 			: `the Microsoft Graph application permission ${READ_PERMISSION} (or ${WRITE_PERMISSION})`;
-	const hinted = new DefenderApiError(
+	return error.withMessage(
 		`${error.message.replace(/[.\s]+$/, '')}. This needs ${permission}, with admin consent granted, on the app registration.`,
-		error.status,
-		error.code,
-		error.apiMessage,
-		error.correlationId,
-		error.body,
-		error.retryAfterSeconds,
 	);
-	hinted.afterUnclearAttempt = error.afterUnclearAttempt;
-	return hinted;
 }
 
 /** Runs an operation's requests, adding the permission to a 403 (see `withPermissionHint`). */

@@ -23,13 +23,13 @@ import {
 	INCIDENT_STATUSES,
 } from '../../helpers/enums';
 import { canonicalTimestamp } from '../../helpers/timestamps';
-import { requireText, splitList } from '../../helpers/validation';
+import { requireText } from '../../helpers/validation';
 import { CursorScan } from '../../scan/cursor';
 import { IncidentPageReader } from '../../scan/incidentAlerts';
 import { listPage, runScan, type ListQuery } from '../../scan/run';
 import { graphIncidentSource, type ScanFilters } from '../../scan/sources';
 import { InvalidInputError, type TransportContext } from '../../transport';
-import { enumValue, filterDateTime } from '../alert/common';
+import { filterDateTime, filterValues } from '../alert/common';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { includeAlertsProperty, withIncidentPermission } from './common';
 
@@ -126,7 +126,7 @@ const LABELS: Record<string, string> = {
 };
 
 function listFilter(filters: IDataObject, key: string, options: INodePropertyOptions[]): string[] {
-	return [...new Set(splitList(filters[key]).map((v) => enumValue(v, options, `Filters › ${LABELS[key]}`)))];
+	return filterValues(filters[key], options, LABELS[key]);
 }
 
 function dateFilter(filters: IDataObject, key: string, label: string, timezone: string): string | undefined {
