@@ -1553,9 +1553,12 @@ describe.each(SERVER_ORDERS)('stopping early: the poll ran out of time (server %
 		expect(done.length).toBeGreaterThanOrEqual(2);
 		expect(done.length).toBeLessThan(all.length);
 		expect(done).toEqual(all.slice(0, done.length));
-		// Where processing stopped: highWater is the last alert processed, `seen` holds what was emitted.
+		// Where processing stopped: highWater is the last alert processed — or, reading time windows, the end of the
+		// (empty) stretch read after it, before the first alert not processed — and `seen` holds what was emitted.
 		const last = time(done.length - 1);
-		expect(stopped.state.highWater).toBe(last);
+		const highWater = stopped.state.highWater as string;
+		if (order === 'ordered') expect(highWater).toBe(last);
+		expect(highWater >= last && highWater < time(done.length)).toBe(true);
 		expect(stopped.state.seen).toEqual(Object.fromEntries(done.map((id, i) => [id, time(i)])));
 		if (order === 'ordered') {
 			expect(ids(stopped)).toEqual(['a0', 'a1']);
@@ -1568,13 +1571,34 @@ describe.each(SERVER_ORDERS)('stopping early: the poll ran out of time (server %
 		// The next poll starts behind it by the look-back (late alerts are still caught) and emits the rest once.
 		host.memory = stopped.state;
 		const next = host.poll(T0 + SECOND);
-		expect(next.queries[0].from).toBe(maxTimestamp(subtractMs(last, 15 * MINUTE), FLOOR));
+		expect(next.queries[0].from).toBe(maxTimestamp(subtractMs(highWater, 15 * MINUTE), FLOOR));
 		expect(ids(next)).toEqual(all.slice(done.length));
 		expect(next.scan.stats.stoppedEarly).toBe(false);
 		expect(next.state).not.toHaveProperty('windowMs');
 		const after = host.poll(T0 + 2 * SECOND);
 		expect(ids(after)).toEqual([]);
 		expect(after.queries[0].from).toBe(subtractMs(time(5), 15 * MINUTE));
+	});
+
+	test('an empty stretch crossed before stopping is not crossed again: the next poll starts behind its end', () => {
+		const { api, host } = setup({ maxPageSize: 2 }, { order });
+		// Nothing for a day after the floor, then six alerts.
+		const all = ['e0', 'e1', 'e2', 'e3', 'e4', 'e5'];
+		const time = (i: number): string => at(-60 + i * 10);
+		for (const [i, id] of all.entries()) api.create(id, time(i));
+		let requests = 0;
+		const stopped = pollStopping(api, undefined, host.options, T0, () => ++requests >= 3); // two requests
+		const covered = stopped.state.highWater;
+		if (ids(stopped).length === 0) {
+			// Only empty windows were read: their end is kept, so the next poll does not begin at the floor again.
+			expect(covered).toBeDefined();
+			expect((covered as string) > FLOOR && (covered as string) < time(0)).toBe(true);
+		}
+		host.memory = stopped.state;
+		const next = host.poll(T0 + SECOND);
+		expect(next.queries[0].from >= FLOOR).toBe(true);
+		if (covered) expect(next.queries[0].from).toBe(maxTimestamp(subtractMs(covered, 15 * MINUTE), FLOOR));
+		expect([...ids(stopped), ...ids(next)]).toEqual(all);
 	});
 
 	test('stopEarly on a complete scan changes nothing', () => {

@@ -174,6 +174,48 @@ describe('failures and restarts', () => {
 	});
 });
 
+describe('n8n runtime', () => {
+	test('a poll starting while the previous one still runs returns nothing and touches nothing', async () => {
+		const h = harness({ options: { includeAlerts: true } });
+		open(181, ts7(minutesAgo(3)));
+		open(182, ts7(minutesAgo(2)));
+		emu.faults.inject({ kind: '429', retryAfterSeconds: 2, match: /security\/incidents/ });
+		const logs: string[] = [];
+		const pollA = pollOnce(h, trigger, 'trigger', { logs });
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		const stateBefore = JSON.stringify(h.workflow.staticData);
+		expect(await pollOnce(h, trigger, 'trigger', { logs })).toBeNull();
+		expect(JSON.stringify(h.workflow.staticData)).toBe(stateBefore);
+		expect(logs.some((l) => l.startsWith('warn') && /previous poll .* is still running; this poll is skipped/.test(l))).toBe(true);
+		expect((await pollA)?.[0].map((i) => i.json.id)).toEqual(ids(181, 182));
+		expect(await pollIds(h)).toEqual([]);
+	});
+
+	test.each(['durable', 'classic'] as const)('a backlog needing more than one poll budget drains over polls, each inside the budget (%s)', async (persistence) => {
+		graphIncidentSource.maxPageSize = 5;
+		// (An API that does not sort is read in time windows, found by splitting: 2 hours of history, not a day.)
+		const h = harness({ maxHistoricalPollStart: '2 hours ago', options: { maxIncidentsPerPoll: 10000, lookbackMinutes: 1, includeAlerts: true } });
+		const all = Array.from({ length: 40 }, (_, i) => 300 + i);
+		all.forEach((id, i) => open(id, ts7(minutesAgo(60) + i * 10_000)));
+		// Every page takes 250 ms; the budget (1.2 s less the 10 % reserve) holds about 4 of them.
+		emu.faults.random({ rate: 1, kinds: ['slow'], delayMs: 250, match: /security\/incidents/ });
+		const budgetMs = 1200;
+		const loop = new N8nPollLoop(h, trigger, persistence, budgetMs);
+		const durations: number[] = [];
+		const emitted: string[] = [];
+		for (let poll = 0; poll < 40 && emitted.length < all.length; poll++) {
+			const started = Date.now();
+			emitted.push(...((await loop.poll()) ?? []).map((i) => String(i.id)));
+			durations.push(Date.now() - started);
+		}
+		expect(emitted).toEqual(ids(...all));
+		expect(durations.length).toBeGreaterThanOrEqual(3);
+		expect(Math.max(...durations)).toBeLessThan(budgetMs);
+		emu.faults.clear();
+		expect(await loop.poll()).toBeNull();
+	});
+});
+
 describe('updates', () => {
 	test('with Trigger on Updates, each new version once, naming the changed fields and the alerts that joined', async () => {
 		const h = harness({ triggerOnUpdates: true, options: { includeAlerts: true } });

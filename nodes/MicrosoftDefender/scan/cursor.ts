@@ -618,18 +618,24 @@ export class CursorScan {
 
 	/** The state to store once the emitted alerts are handed to n8n. */
 	commit(): CursorState {
+		// A scan that ended early (time budget, batch) keeps the ground it covered even where it found nothing:
+		// everything before the position was read, so the next poll need not cross those empty windows again (with a
+		// short budget, a long empty stretch before the first alert would otherwise be re-read by every poll).
+		let highWater = this.highWater;
+		if (this.stats.stoppedEarly || this.stats.stoppedAtLimit) {
+			const covered = timestampFromTicks(timestampToTicks(this.lo) - ONE_TICK);
+			if (covered > this.from && (highWater === undefined || covered > highWater)) highWater = covered;
+		}
 		const state: CursorState = {
 			version: 1,
 			...(this.options.identity ?? {}),
 			cursorField: this.options.fields.cursor,
 			since: this.previous?.since ?? this.floor,
-			highWater: this.highWater,
+			highWater,
 			seen: {},
 		};
 		// Versions older than the look-back behind the high-water mark are never scanned again: forget them.
-		const horizon = this.highWater
-			? maxTimestamp(subtractMs(this.highWater, this.options.lookbackMs), this.horizon)
-			: undefined;
+		const horizon = highWater ? maxTimestamp(subtractMs(highWater, this.options.lookbackMs), this.horizon) : undefined;
 		for (const [id, version] of Object.entries(this.seen)) {
 			if (horizon === undefined || version >= horizon) state.seen[id] = version;
 		}
