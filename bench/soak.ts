@@ -12,9 +12,14 @@
  * 4 polls rolling it back to the last save. At the end every alert (version) the emulator holds is compared with
  * what was emitted (test/timeline/driver.ts).
  *
- * Exits 1 unless both modes end with 0 lost and 0 duplicated.
+ * Incidents (Graph `/security/incidents`): `--incidents N` incidents (default 5,000; about a third more alerts join
+ * them), the same updates, faults and restarts; with Trigger on Updates the trigger includes alerts, and under the
+ * ignoresOrderby profile `$expand=alerts` answers HTTP 500 all along (the trigger's fallback carries the run).
  *
- *   node bench/run.js soak [--alerts N] [--updates N] [--fault-rate R] [--seed N]
+ * Exits 1 unless every run ends with 0 lost and 0 duplicated.
+ *
+ *   node bench/run.js soak [--alerts N] [--incidents N] [--updates N] [--fault-rate R] [--seed N]
+ *                          [--source mde|graph|incidents|all] [--profile ordered|ignoresOrderby|documentedOnly|all]
  */
 import { transportSettings } from '../nodes/MicrosoftDefender/transport';
 import { clearTokenCache } from '../nodes/MicrosoftDefender/transport/auth';
@@ -27,12 +32,15 @@ function option(name: string, fallback: number): number {
 }
 
 const ALERTS = option('alerts', 10_000);
+const INCIDENTS = option('incidents', 5_000);
 const UPDATES = option('updates', 3_000);
 const FAULT_RATE = option('fault-rate', 0.2);
 const SEED = option('seed', 2024);
-/** `--source mde|graph|both` (default both): which alert API the trigger reads. */
-const SOURCE_ARG = process.argv.includes('--source') ? process.argv[process.argv.indexOf('--source') + 1] : 'both';
-const SOURCES: Array<'mde' | 'graph'> = SOURCE_ARG === 'both' ? ['mde', 'graph'] : [SOURCE_ARG as 'mde' | 'graph'];
+type Source = 'mde' | 'graph' | 'incidents';
+/** `--source mde|graph|incidents|all` (default all): what the trigger reads. */
+const SOURCE_ARG = process.argv.includes('--source') ? process.argv[process.argv.indexOf('--source') + 1] : 'all';
+const SOURCES: Source[] = SOURCE_ARG === 'all' || SOURCE_ARG === 'both' ? ['mde', 'graph', 'incidents'] : [SOURCE_ARG as Source];
+const created = (source: Source): number => (source === 'incidents' ? INCIDENTS : ALERTS);
 /** `--profile ordered|ignoresOrderby|documentedOnly|all` (default all): the emulator's API profile. */
 const PROFILE_ARG = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : 'all';
 const PROFILES: ApiProfile[] = PROFILE_ARG === 'all' ? [...API_PROFILES] : [PROFILE_ARG as ApiProfile];
@@ -45,14 +53,16 @@ function line(label: string, value: string | number): string {
 	return `  ${label.padEnd(34)} ${value}`;
 }
 
-async function soak(profile: ApiProfile, source: 'mde' | 'graph', triggerOnUpdates: boolean): Promise<TimelineReport> {
+async function soak(profile: ApiProfile, source: Source, triggerOnUpdates: boolean): Promise<TimelineReport> {
 	const emu = await startEmulator({ apiProfile: profile });
 	clearTokenCache();
 	try {
 		return await runTimeline(emu, {
 			source,
-			alerts: ALERTS,
+			alerts: created(source),
 			updates: UPDATES,
+			includeAlerts: source === 'incidents' && triggerOnUpdates,
+			expandFailure: source === 'incidents' && triggerOnUpdates && profile === 'ignoresOrderby',
 			triggerOnUpdates,
 			faultRate: FAULT_RATE,
 			faultKinds: ['429', '500', '502', '503', '504', 'reset', 'slow', 'expireToken'],
@@ -84,11 +94,14 @@ function scripted(r: TimelineReport): number {
 }
 
 function print(source: string, r: TimelineReport): void {
-	const expectedLabel = r.mode === 'updates' ? 'versions expected (latest of each)' : 'alerts expected';
+	const incidents = source.startsWith('incidents');
+	const expectedLabel = r.mode === 'updates' ? 'versions expected (latest of each)' : `${incidents ? 'incidents' : 'alerts'} expected`;
 	process.stdout.write(
 		[
 			`Source ${source}, Trigger on Updates = ${r.mode === 'updates'}`,
-			line('alerts created / updates applied', `${r.alertsCreated} / ${r.updatesApplied}`),
+			incidents
+				? line('incidents / joining alerts / updates', `${r.alertsCreated} / ${r.alertsJoined} / ${r.updatesApplied}`)
+				: line('alerts created / updates applied', `${r.alertsCreated} / ${r.updatesApplied}`),
 			line(expectedLabel, r.expected),
 			line('emitted (distinct versions)', `${r.emitted} (${r.versionsEmitted})`),
 			line('lost', r.lost),
@@ -119,7 +132,7 @@ async function main(): Promise<void> {
 	transportSettings.maxDelayMs = 200;
 	transportSettings.requestTimeoutMs = REQUEST_TIMEOUT_MS;
 	process.stdout.write(
-		`Soak: ${ALERTS} alerts + ${UPDATES} updates per mode, ${Math.round(FAULT_RATE * 100)}% faulty requests ` +
+		`Soak: ${ALERTS} alerts (${INCIDENTS} incidents) + ${UPDATES} updates per mode, ${Math.round(FAULT_RATE * 100)}% faulty requests ` +
 			`(slow = ${SLOW_MS} ms vs a ${REQUEST_TIMEOUT_MS} ms request timeout), seed ${SEED}\n\n`,
 	);
 	const reports: Array<TimelineReport & { source: string }> = [];
@@ -127,13 +140,15 @@ async function main(): Promise<void> {
 		for (const source of SOURCES) {
 			for (const triggerOnUpdates of [false, true]) {
 				const report = await soak(profile, source, triggerOnUpdates);
-				const label = `${source} (API profile ${profile})`;
+				const label = `${source} (API profile ${profile}${source === 'incidents' && triggerOnUpdates && profile === 'ignoresOrderby' ? ', $expand=alerts failing' : ''})`;
 				print(label, report);
 				reports.push({ ...report, source: label });
 			}
 		}
 	}
-	const pass = reports.every((r) => r.lost === 0 && r.duplicated === 0 && r.alertsCreated === ALERTS && r.updatesApplied === UPDATES);
+	const pass = reports.every(
+		(r) => r.lost === 0 && r.duplicated === 0 && r.alertsCreated === created(r.source.startsWith('incidents') ? 'incidents' : 'mde') && r.updatesApplied === UPDATES,
+	);
 	process.stdout.write(`${pass ? 'PASS' : 'FAIL'}: ${reports.map((r) => `${r.source} ${r.mode}: ${r.lost} lost, ${r.duplicated} duplicated`).join('; ')}. Total ${Math.round((Date.now() - started) / 1000)} s.\n`);
 	process.exit(pass ? 0 : 1);
 }

@@ -1,12 +1,17 @@
 /**
- * The sample workflow "Defender alert triage" and the credential that points at the emulator, as n8n's
- * `import:workflow` / `import:credentials` take them. Used by `npm start` and the end-to-end test.
+ * The sample workflows "Defender alert triage" and "Defender incident triage" and the credential that points at the
+ * emulator, as n8n's `import:workflow` / `import:credentials` take them. Used by `npm start` and the end-to-end test.
  */
 'use strict';
 const { PACKAGE_NAME } = require('./n8n-harness');
 
 const CREDENTIAL_ID = 'mdeEmulatorCred01';
 const WORKFLOW_ID = 'mdeAlertTriage01';
+const INCIDENT_WORKFLOW_ID = 'mdeIncidentTriage01';
+/** Who the incident triage workflow assigns new incidents to, and the tag it adds. */
+const INCIDENT_ASSIGNEE = 'soc-tier1@contoso.com';
+const INCIDENT_TAG = 'n8n-triaged';
+const CREDENTIALS = { microsoftDefenderApi: { id: CREDENTIAL_ID, name: 'Microsoft Defender (emulator)' } };
 
 function emulatorCredential(emu, client = emu.client) {
 	return {
@@ -34,7 +39,7 @@ function emulatorCredential(emu, client = emu.client) {
  * shortest interval (and once at activation).
  */
 function triageWorkflow({ isolationPollInterval = 2, statuses = [] } = {}) {
-	const credentials = { microsoftDefenderApi: { id: CREDENTIAL_ID, name: 'Microsoft Defender (emulator)' } };
+	const credentials = CREDENTIALS;
 	const pollTimes = { item: [{ mode: 'everyMinute' }] };
 	return {
 		id: WORKFLOW_ID,
@@ -155,4 +160,81 @@ function triageWorkflow({ isolationPollInterval = 2, statuses = [] } = {}) {
 	};
 }
 
-module.exports = { CREDENTIAL_ID, WORKFLOW_ID, emulatorCredential, triageWorkflow };
+/**
+ * Incident trigger (active incidents, each once when it first appears: Trigger on Updates off, with its alerts) →
+ * Update the incident (assign it, In Progress, tag) → Add a comment naming its alert count and severity. Polls every
+ * minute (and once at activation), from a day back.
+ */
+function incidentTriageWorkflow({ assignee = INCIDENT_ASSIGNEE, tag = INCIDENT_TAG } = {}) {
+	const credentials = CREDENTIALS;
+	const trigger = "$('Defender Incidents').item.json";
+	return {
+		id: INCIDENT_WORKFLOW_ID,
+		name: 'Defender incident triage',
+		active: false,
+		settings: { executionOrder: 'v1', saveManualExecutions: true },
+		nodes: [
+			{
+				id: 'b1e6a6d2-0002-4000-8000-000000000001',
+				name: 'Defender Incidents',
+				type: `${PACKAGE_NAME}.microsoftDefenderTrigger`,
+				typeVersion: 1,
+				position: [0, 0],
+				credentials,
+				parameters: {
+					watch: 'incidents',
+					pollTimes: { item: [{ mode: 'everyMinute' }] },
+					incidentStatuses: ['active'],
+					incidentSeverities: [],
+					maxHistoricalPollStart: '1 day ago',
+					triggerOnUpdates: false,
+					options: { includeAlerts: true },
+				},
+			},
+			{
+				id: 'b1e6a6d2-0002-4000-8000-000000000002',
+				name: 'Assign Incident',
+				type: `${PACKAGE_NAME}.microsoftDefender`,
+				typeVersion: 1.1,
+				position: [220, 0],
+				credentials,
+				parameters: {
+					resource: 'incident',
+					operation: 'update',
+					incidentId: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+					updateFields: { assignedTo: assignee, status: 'inProgress', customTagsToAdd: tag },
+				},
+			},
+			{
+				id: 'b1e6a6d2-0002-4000-8000-000000000003',
+				name: 'Comment on Incident',
+				type: `${PACKAGE_NAME}.microsoftDefender`,
+				typeVersion: 1.1,
+				position: [440, 0],
+				credentials,
+				parameters: {
+					resource: 'incident',
+					operation: 'addComment',
+					incidentId: { __rl: true, mode: 'id', value: `={{ ${trigger}.id }}` },
+					comment: `=Triaged by n8n: {{ ${trigger}.alerts.length }} alert(s), severity {{ ${trigger}.severity }}, assigned to {{ $json.assignedTo }}.`,
+				},
+			},
+		],
+		connections: {
+			'Defender Incidents': { main: [[{ node: 'Assign Incident', type: 'main', index: 0 }]] },
+			'Assign Incident': { main: [[{ node: 'Comment on Incident', type: 'main', index: 0 }]] },
+		},
+		pinData: {},
+	};
+}
+
+module.exports = {
+	CREDENTIAL_ID,
+	WORKFLOW_ID,
+	INCIDENT_WORKFLOW_ID,
+	INCIDENT_ASSIGNEE,
+	INCIDENT_TAG,
+	emulatorCredential,
+	triageWorkflow,
+	incidentTriageWorkflow,
+};

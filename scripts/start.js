@@ -3,8 +3,9 @@
  * `npm start`: the product on the bundled emulator, in one command.
  * Installs the pinned n8n once (cached under ~/.cache), builds and packs this package and installs it into a
  * demo n8n user folder as a community package, starts the Defender/Entra emulator with a stream of alerts,
- * starts n8n, creates the owner, imports a credential pointing at the emulator and publishes the
- * "Defender alert triage" workflow. Ctrl-C stops everything.
+ * starts n8n, creates the owner, imports a credential pointing at the emulator and publishes two workflows:
+ * "Defender alert triage" (alerts → isolate → comment) and "Defender incident triage" (new incidents → assign →
+ * comment). Ctrl-C stops everything.
  */
 'use strict';
 const { createHash } = require('crypto');
@@ -59,14 +60,20 @@ async function main() {
 		caCertPath: emu.caCertPath,
 		logFile: path.join(DEMO_DIR, 'n8n.log'),
 	};
-	step('Importing the credential and the "Defender alert triage" workflow');
+	step('Importing the credential and the "Defender alert triage" and "Defender incident triage" workflows');
 	const files = path.join(DEMO_DIR, 'import');
 	fs.mkdirSync(files, { recursive: true });
 	fs.writeFileSync(path.join(files, 'credentials.json'), JSON.stringify([demo.emulatorCredential(emu)]));
-	fs.writeFileSync(path.join(files, 'workflow.json'), JSON.stringify(demo.triageWorkflow()));
 	harness.n8nCli(n8nPaths, options, ['import:credentials', `--input=${path.join(files, 'credentials.json')}`]);
-	harness.n8nCli(n8nPaths, options, ['import:workflow', `--input=${path.join(files, 'workflow.json')}`]);
-	harness.n8nCli(n8nPaths, options, ['publish:workflow', `--id=${demo.WORKFLOW_ID}`]);
+	const workflows = [
+		{ file: 'workflow.json', workflow: demo.triageWorkflow() },
+		{ file: 'incident-workflow.json', workflow: demo.incidentTriageWorkflow() },
+	];
+	for (const { file, workflow } of workflows) {
+		fs.writeFileSync(path.join(files, file), JSON.stringify(workflow));
+		harness.n8nCli(n8nPaths, options, ['import:workflow', `--input=${path.join(files, file)}`]);
+		harness.n8nCli(n8nPaths, options, ['publish:workflow', `--id=${workflow.id}`]);
+	}
 
 	step(`Starting n8n (log: ${options.logFile})`);
 	const n8n = await harness.startN8n(n8nPaths, options);
@@ -96,13 +103,17 @@ async function main() {
 			'',
 			`Ready in ${Math.round((Date.now() - started) / 1000)} s.`,
 			'',
-			`  n8n editor:   ${n8n.url}/workflow/${demo.WORKFLOW_ID}`,
-			`  login:        ${OWNER.email} / ${OWNER.password}`,
-			`  emulator:     ${emu.url} (tenant ${emu.tenantId}, client ${emu.client.clientId})`,
+			`  alert triage:    ${n8n.url}/workflow/${demo.WORKFLOW_ID}`,
+			`  incident triage: ${n8n.url}/workflow/${demo.INCIDENT_WORKFLOW_ID}`,
+			`  login:           ${OWNER.email} / ${OWNER.password}`,
+			`  emulator:        ${emu.url} (tenant ${emu.tenantId}, client ${emu.client.clientId})`,
 			'',
-			'New Defender alerts arrive about every 20 seconds and some are updated later; the workflow polls every',
-			'minute (n8n\'s shortest poll interval). Open the workflow and its Executions tab to watch High alerts get',
-			'their machine isolated and a comment added. Ctrl-C stops everything.',
+			'New Defender alerts arrive about every 20 seconds and some are updated later; each opens a Defender XDR',
+			'incident or (about a third) joins a recent one. Both workflows poll every minute (n8n\'s shortest poll',
+			'interval). Open a workflow and its Executions tab: "Defender alert triage" isolates the machine of each High',
+			'alert and comments on the alert; "Defender incident triage" assigns each new active incident to',
+			`${demo.INCIDENT_ASSIGNEE} (In Progress, tag ${demo.INCIDENT_TAG}) and comments on it, once per incident.`,
+			'Ctrl-C stops everything.',
 			'',
 		].join('\n'),
 	);

@@ -133,6 +133,80 @@ export function registerAdminRoutes(router: Router, emu: Emulator): void {
 		body: emu.packageBytes(params.actionId),
 	}));
 
+	// Live response: library, device files, script results, failing commands, sessions, result bytes, link lifetime
+	const lr = emu.liveResponse;
+	add('GET', '/liveResponse/library', () => ok({ value: lr.library() }));
+	add('POST', '/liveResponse/library', ({ body }) => {
+		const b = new BodyReader(body, 'BadRequest').only(['fileName', 'content', 'contentBase64', 'description', 'parametersDescription', 'hasParameters', 'overrideIfExists']);
+		const fileName = b.requiredString('fileName');
+		const text = b.string('content');
+		const base64 = b.string('contentBase64');
+		if ((typeof text === 'string') === (typeof base64 === 'string')) throw new ApiError(400, 'BadRequest', "Give exactly one of 'content' (UTF-8 text) and 'contentBase64'.");
+		const bytes = typeof base64 === 'string' ? Buffer.from(base64, 'base64') : Buffer.from(text as string, 'utf8');
+		const file = lr.addLibraryFile(fileName, bytes, {
+			description: b.string('description', { nullable: true }),
+			parametersDescription: b.string('parametersDescription', { nullable: true }),
+			hasParameters: b.boolean('hasParameters'),
+			overrideIfExists: b.boolean('overrideIfExists'),
+		});
+		return ok(file, 201);
+	});
+	add('GET', '/liveResponse/library/:fileName', ({ params }) => {
+		const bytes = lr.libraryFileBytes(params.fileName);
+		if (!bytes) throw new ApiError(404, 'NotFound', `Library file ${params.fileName} does not exist.`);
+		return { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: bytes };
+	});
+	add('DELETE', '/liveResponse/library/:fileName', ({ params }) => {
+		if (!lr.removeLibraryFile(params.fileName)) throw new ApiError(404, 'NotFound', `Library file ${params.fileName} does not exist.`);
+		return { status: 204 };
+	});
+	add('GET', '/liveResponse/machines/:machineId/files', ({ params }) =>
+		ok({ files: Object.fromEntries(Object.entries(lr.machineFiles(params.machineId)).map(([p, bytes]) => [p, bytes.toString('base64')])), encoding: 'base64' }),
+	);
+	add('PUT', '/liveResponse/machines/:machineId/files', ({ params, body }) => {
+		const b = new BodyReader(body, 'BadRequest').only(['files', 'encoding']);
+		const encoding = (b.enumValue('encoding', ['utf8', 'base64']) ?? 'utf8') as BufferEncoding;
+		const files = b.obj.files;
+		if (!files || typeof files !== 'object' || Array.isArray(files) || Object.values(files).some((v) => typeof v !== 'string')) {
+			throw new ApiError(400, 'BadRequest', "'files' must be an object of path → content (string, in 'encoding').");
+		}
+		lr.setMachineFiles(params.machineId, Object.fromEntries(Object.entries(files as Record<string, string>).map(([p, v]) => [p, Buffer.from(v, encoding)])));
+		return ok({ files: Object.keys(files) });
+	});
+	add('PUT', '/liveResponse/scripts/:scriptName', ({ params, body }) => {
+		const b = new BodyReader(body, 'BadRequest').only(['fail', 'exit_code', 'script_output', 'script_errors', 'durationMs']);
+		if (b.boolean('fail') === true) lr.setScriptResult(params.scriptName, 'fail');
+		else {
+			lr.setScriptResult(params.scriptName, {
+				exit_code: num(b.obj.exit_code) ?? 0,
+				script_output: b.string('script_output') ?? '',
+				script_errors: b.string('script_errors') ?? '',
+				durationMs: num(b.obj.durationMs),
+			});
+		}
+		return ok({ scriptName: params.scriptName });
+	});
+	add('DELETE', '/liveResponse/scripts/:scriptName', ({ params }) => {
+		lr.setScriptResult(params.scriptName, undefined);
+		return { status: 204 };
+	});
+	add('GET', '/liveResponse/sessions', () => ok({ value: lr.sessions() }));
+	add('POST', '/liveResponse/sessions/:actionId/commands/:index/fail', ({ params, body }) => {
+		const message = new BodyReader(body, 'BadRequest').only(['message']).string('message') ?? undefined;
+		lr.failCommand(params.actionId, Number(params.index), message);
+		return ok({ actionId: params.actionId, index: Number(params.index) });
+	});
+	add('GET', '/liveResponse/results/:actionId/:index', ({ params }) => {
+		const bytes = lr.resultBytes(params.actionId, Number(params.index));
+		if (!bytes) throw new ApiError(404, 'NotFound', `Command ${params.index} of ${params.actionId} has no result (yet).`);
+		return { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: bytes };
+	});
+	add('GET', '/liveResponse/linkTtl', () => ok({ ms: lr.linkTtlMs }));
+	add('PUT', '/liveResponse/linkTtl', ({ body }) => {
+		lr.linkTtlMs = num(new BodyReader(body, 'BadRequest').only(['ms']).obj.ms) ?? NaN;
+		return ok({ ms: lr.linkTtlMs });
+	});
+
 	// Faults
 	add('POST', '/faults', ({ body }) => {
 		const b = obj(body);

@@ -22,6 +22,7 @@ export const MDE_ROLES = [
 	'Machine.StopAndQuarantine',
 	'Machine.Offboard',
 	'Machine.LiveResponse',
+	'Library.Manage',
 	'Ti.ReadWrite.All',
 	'AdvancedQuery.Read.All',
 	'File.Read.All',

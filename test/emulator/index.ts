@@ -12,6 +12,15 @@ import type { FaultSpec, RandomFaultSpec } from './faults';
 import { readIncidentPatch, type Incident, type IncidentComment, type IncidentEntry, type IncidentPatch, type IncidentUpdateOptions } from './incidents';
 import { actionSchema, machineSchema, packageBytes } from './machines';
 import { indicatorSchema, readIndicator } from './indicators';
+import {
+	DEFAULT_LINK_TTL_MS,
+	readLiveResponseRequest,
+	type AddLibraryFileOptions,
+	type LibraryFile,
+	type LiveResponseCommandInput,
+	type LiveResponseScriptResult,
+	type LiveResponseSession,
+} from './liveresponse';
 import { compileOrderBy, MDE_DIALECT } from './odata';
 import type { ListOrders, OrderedList } from './state';
 import { DEFAULT_API_PROFILE, toApiProfile, type ApiProfile } from './profiles';
@@ -52,6 +61,11 @@ export interface EmulatorOptions {
 	 * own host (MSAL rejects an issuer on another host than the authority's).
 	 */
 	dnsNames?: string[];
+	/**
+	 * Lifetime of live response result download links (default 30 minutes, get-live-response-result.md), on the
+	 * emulator clock: `clock.advance` past it and the link answers 403 like an expired blob SAS.
+	 */
+	liveResponseLinkTtlMs?: number;
 }
 
 export interface Emulator {
@@ -65,8 +79,9 @@ export interface Emulator {
 	readonly client: ClientCredentials;
 	close(): Promise<void>;
 	/**
-	 * Back to a fresh emulator: no alerts (so no incidents, nor incident updates), machines, machine actions or
-	 * indicators; no faults (the incident-expand failure included); stats,
+	 * Back to a fresh emulator: no alerts (so no incidents, nor incident updates), machines, machine actions (live
+	 * response sessions and their result links too) or indicators; an empty live response library, no scripted
+	 * device files or script results, the start link lifetime; no faults (the incident-expand failure included); stats,
 	 * request log and quota windows cleared; clock back to real time; data generator reseeded; the API
 	 * profile given to startEmulator. App registrations, tenants and the URL stay.
 	 */
@@ -164,6 +179,37 @@ export interface Emulator {
 		remove(id: string): boolean;
 	};
 
+	/**
+	 * Live response (`runliveresponse`, result links) and its library (`/api/libraryfiles`), see liveresponse.ts.
+	 * Sessions are machine actions of type LiveResponse (also in `machineActions`).
+	 */
+	readonly liveResponse: {
+		/** The library as `GET /api/libraryfiles` lists it. */
+		library(): LibraryFile[];
+		/** Uploads as `POST /api/libraryfiles` would (same 20 MB and name rules; an existing name needs overrideIfExists). */
+		addLibraryFile(fileName: string, bytes: Buffer | string, options?: AddLibraryFileOptions): LibraryFile;
+		/** Deletes a library file; false when unknown. */
+		removeLibraryFile(fileName: string): boolean;
+		/** A library file's bytes. */
+		libraryFileBytes(fileName: string): Buffer | undefined;
+		/** Replaces the files GetFile can collect on the machine (path → bytes; default: its hosts file). */
+		setMachineFiles(machineId: string, files: Record<string, Buffer | string>): void;
+		/** The files GetFile can collect on the machine now. */
+		machineFiles(machineId: string): Record<string, Buffer>;
+		/** How later RunScript commands of the script end: a transcript (and duration), 'fail', or undefined = default (exit 0). */
+		setScriptResult(scriptName: string, result: LiveResponseScriptResult | 'fail' | undefined): void;
+		/** Makes command `index` of a session fail when it runs (it and the commands after it do not complete). */
+		failCommand(actionId: string, index: number, message?: string): void;
+		/** Queues a session as `POST /api/machines/{id}/runliveresponse` would (same body validation and limits), without HTTP. */
+		start(machineId: string, commands: LiveResponseCommandInput[], options?: { comment?: string; requestor?: string }): MachineAction;
+		/** Every session, up to date with the clock. */
+		sessions(): LiveResponseSession[];
+		/** Bytes a result link of command `index` serves (RunScript JSON, GetFile ZIP); undefined until Completed or for PutFile. */
+		resultBytes(actionId: string, index: number): Buffer | undefined;
+		/** Lifetime of result links issued from now on (emulator clock); reset() restores the start option. */
+		linkTtlMs: number;
+	};
+
 	readonly faults: {
 		inject(spec: FaultSpec): void;
 		random(spec: RandomFaultSpec): void;
@@ -208,6 +254,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		ca,
 		apiProfile,
 		dnsNames: options.dnsNames,
+		liveResponseLinkTtlMs: options.liveResponseLinkTtlMs ?? DEFAULT_LINK_TTL_MS,
+		defaultAppName: DEFAULT_APP_NAME,
 	});
 	const { state } = core;
 	const client = state.directory.addClient({
@@ -316,6 +364,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 				}),
 			remove: (id) => state.indicators.delete(id),
 		},
+		liveResponse: {
+			library: () => state.liveResponse.library(),
+			addLibraryFile: (fileName, bytes, opts) =>
+				state.liveResponse.addLibraryFile(fileName, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes, opts),
+			removeLibraryFile: (fileName) => state.liveResponse.removeLibraryFile(fileName),
+			libraryFileBytes: (fileName) => state.liveResponse.libraryBytes(fileName),
+			setMachineFiles: (machineId, files) => state.liveResponse.setMachineFiles(machineId, files),
+			machineFiles: (machineId) => Object.fromEntries(state.liveResponse.machineFiles(machineId)),
+			setScriptResult: (scriptName, result) => state.liveResponse.setScriptResult(scriptName, result),
+			failCommand: (actionId, index, message) => state.liveResponse.failCommand(actionId, index, message),
+			start: (machineId, commands, opts = {}) => {
+				const machine = state.machines.get(machineId);
+				if (!machine) throw new Error(`Unknown machine ${machineId}`);
+				const request = readLiveResponseRequest({ Commands: commands, Comment: opts.comment ?? 'emulator' });
+				return state.liveResponse.start(machine, request.commands, opts.requestor ?? DEFAULT_APP_NAME, request.comment);
+			},
+			sessions: () => state.liveResponse.sessions(),
+			resultBytes: (actionId, index) => state.liveResponse.result(actionId, index)?.bytes,
+			get linkTtlMs() {
+				return state.liveResponse.linkTtlMs;
+			},
+			set linkTtlMs(ms: number) {
+				if (!Number.isFinite(ms) || ms <= 0) throw new Error(`linkTtlMs must be a positive number of milliseconds; got ${ms}`);
+				state.liveResponse.linkTtlMs = ms;
+			},
+		},
 		faults: {
 			inject: (spec) => state.faults.inject(spec),
 			random: (spec) => state.faults.setRandom(spec),
@@ -353,4 +427,14 @@ export type { FaultKind, FaultSpec, RandomFaultSpec } from './faults';
 export type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from './alerts';
 export type { Incident, IncidentComment, IncidentPatch, IncidentStatus, IncidentUpdateOptions } from './incidents';
 export type { RequestLogEntry, StatsSnapshot } from './stats';
+export type {
+	AddLibraryFileOptions,
+	LibraryFile,
+	LiveResponseCommand,
+	LiveResponseCommandInput,
+	LiveResponseCommandStatus,
+	LiveResponseCommandType,
+	LiveResponseScriptResult,
+	LiveResponseSession,
+} from './liveresponse';
 export * from './types';

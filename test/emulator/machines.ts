@@ -152,6 +152,8 @@ interface ActionRecord {
 	action: MachineAction;
 	createdMs: number;
 	outcome: MachineActionOutcome;
+	/** Lifecycle computed by another module (live response sessions, liveresponse.ts) instead of `outcome`. */
+	advance?: (nowMs: number) => void;
 }
 
 export class MachineActionStore {
@@ -180,6 +182,10 @@ export class MachineActionStore {
 	/** Brings a record's status up to date with the clock. */
 	private refresh(record: ActionRecord): MachineAction {
 		const a = record.action;
+		if (record.advance) {
+			if (!FINAL.has(a.status)) record.advance(this.clock.nowMs());
+			return a;
+		}
 		if (FINAL.has(a.status) || record.outcome === 'Stuck') return a;
 		const steps = Math.floor((this.clock.nowMs() - record.createdMs) / this.stepMs);
 		if (steps >= 2) {
@@ -235,6 +241,16 @@ export class MachineActionStore {
 		this.records.push(record);
 		this.byId.set(action.id, record);
 		return { ...action };
+	}
+
+	/**
+	 * Lists an action whose status another module keeps up to date: `advance(nowMs)` runs on every read until the
+	 * action is final (cancel() works as for any action). Used by live response sessions (liveresponse.ts).
+	 */
+	adopt(action: MachineAction, advance: (nowMs: number) => void): void {
+		const record: ActionRecord = { action, createdMs: timestampToMs(action.creationDateTimeUtc), outcome: 'Succeeded', advance };
+		this.records.push(record);
+		this.byId.set(action.id, record);
 	}
 
 	/** An action of `type` on `machine` as the API would queue it (same duplicate rule), without an HTTP call. */

@@ -32,6 +32,8 @@ export const LIMITS = {
 		{ max: 1500, windowMs: HOUR },
 	],
 	indicatorImport: [{ max: 30, windowMs: MINUTE }],
+	/** run-live-response.md: "10 calls per minute" (no hourly limit given). */
+	liveResponse: [{ max: 10, windowMs: MINUTE }],
 	indicatorBatchDelete: [
 		{ max: 30, windowMs: MINUTE },
 		{ max: 1500, windowMs: HOUR },

@@ -15,7 +15,9 @@ import { registerGraphRoutes } from './graph';
 import { registerHuntingRoutes } from './hunting';
 import { IncidentStore, registerIncidentRoutes } from './incidents';
 import { IndicatorStore, registerIndicatorRoutes } from './indicators';
+import { LiveResponseStore, registerLiveResponseRoutes } from './liveresponse';
 import { MachineActionStore, MachineStore, registerMachineRoutes } from './machines';
+import { multipartBoundary, MultipartForm, parseMultipart } from './multipart';
 import type { ApiProfile } from './profiles';
 import { RateLimiter } from './ratelimit';
 import { Router, type AuthInfo, type Route } from './router';
@@ -36,6 +38,10 @@ export interface ServerOptions {
 	apiProfile: ApiProfile;
 	/** Extra DNS names in the server certificate's subjectAltName (besides 127.0.0.1 and localhost). */
 	dnsNames?: readonly string[];
+	/** Lifetime of live response result links (emulator clock); reset() goes back to it. */
+	liveResponseLinkTtlMs: number;
+	/** Display name of the default client (createdBy of library files added in-process). */
+	defaultAppName: string;
 }
 
 const MAX_BODY_BYTES = 50 * 1024 * 1024;
@@ -80,8 +86,13 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 	});
 }
 
-function parseBody(raw: Buffer, family: ApiFamily): unknown {
+function parseBody(raw: Buffer, family: ApiFamily, contentType: string | undefined): unknown {
 	if (raw.length === 0) return undefined;
+	// Uploads to the live response library (upload-library.md) are multipart/form-data; every other body is JSON.
+	if (family === 'mde') {
+		const boundary = multipartBoundary(contentType);
+		if (boundary !== null) return parseMultipart(raw, boundary);
+	}
 	const text = raw.toString('utf8');
 	// The token endpoint always reads a form, whatever the Content-Type says.
 	if (family === 'aad') return Object.fromEntries(new URLSearchParams(text));
@@ -95,6 +106,8 @@ function parseBody(raw: Buffer, family: ApiFamily): unknown {
 
 /** Request bodies are logged, but never client secrets or assertions. */
 function redact(body: unknown): unknown {
+	// Uploads can be 20 MB: the log keeps field names and sizes.
+	if (body instanceof MultipartForm) return body.summary();
 	if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
 	const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
 	for (const key of ['client_secret', 'client_assertion']) if (key in copy) copy[key] = '***';
@@ -121,6 +134,7 @@ export class EmulatorServer {
 		const directory = new Directory(options.tenantId, options.tokenLifetimeSeconds);
 		const machines = new MachineStore(clock, rng);
 		const alerts = new AlertStore(clock, rng, machines, directory.defaultTenantId);
+		const actions = new MachineActionStore(clock, options.machineActionStepMs);
 		this.state = {
 			origin: () => this.origin,
 			clock,
@@ -129,8 +143,9 @@ export class EmulatorServer {
 			machines,
 			alerts,
 			incidents: new IncidentStore(clock, alerts),
-			actions: new MachineActionStore(clock, options.machineActionStepMs),
+			actions,
 			indicators: new IndicatorStore(clock),
+			liveResponse: new LiveResponseStore(clock, machines, actions, options.liveResponseLinkTtlMs, options.defaultAppName),
 			faults: new FaultInjector(),
 			rateLimiter: new RateLimiter(options.rateLimits, options.rateLimitTimeScale),
 			stats: new Stats(),
@@ -144,6 +159,7 @@ export class EmulatorServer {
 		registerHuntingRoutes(this.router, this.state);
 		registerGraphRoutes(this.router, this.state);
 		registerIncidentRoutes(this.router, this.state);
+		registerLiveResponseRoutes(this.router, this.state);
 
 		this.dnsNames = new Set((options.dnsNames ?? []).map((name) => name.toLowerCase()));
 		const { keyPem, certPem } = issueServerCertificate(options.ca, options.dnsNames);
@@ -173,6 +189,7 @@ export class EmulatorServer {
 		s.machines.clear();
 		s.actions.clear();
 		s.indicators.clear();
+		s.liveResponse.clear();
 		s.faults.reset();
 		s.rateLimiter.reset();
 		s.stats.reset();
@@ -237,7 +254,8 @@ export class EmulatorServer {
 		const errorReply = (error: unknown): Reply =>
 			renderError(this.asApiError(error, family), { family, now: this.state.clock.now(), origin: this.origin, clientRequestId });
 		try {
-			body = parseBody(await readBody(req), family);
+			const contentType = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
+			body = parseBody(await readBody(req), family, contentType);
 			if (family !== 'admin') {
 				const fault = this.state.faults.take(`${method} ${rawPath}`, family === 'aad' || family === 'download');
 				if (fault) {

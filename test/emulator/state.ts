@@ -6,6 +6,7 @@ import type { Directory } from './entra';
 import type { FaultInjector } from './faults';
 import type { IncidentStore } from './incidents';
 import type { IndicatorStore } from './indicators';
+import type { LiveResponseStore } from './liveresponse';
 import type { MachineActionStore, MachineStore } from './machines';
 import type { ApiProfile } from './profiles';
 import type { RateLimiter } from './ratelimit';
@@ -23,6 +24,8 @@ export interface EmulatorState {
 	machines: MachineStore;
 	actions: MachineActionStore;
 	indicators: IndicatorStore;
+	/** Live response sessions (their actions live in `actions`), the library, emulated device files and scripts. */
+	liveResponse: LiveResponseStore;
 	faults: FaultInjector;
 	rateLimiter: RateLimiter;
 	stats: Stats;

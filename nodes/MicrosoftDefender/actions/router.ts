@@ -13,6 +13,7 @@ import * as advancedHunting from './advancedHunting';
 import * as alert from './alert';
 import * as incident from './incident';
 import * as indicator from './indicator';
+import * as liveResponseLibrary from './liveResponseLibrary';
 import * as machine from './machine';
 import * as machineAction from './machineAction';
 import type { Operation } from './utils';
@@ -23,6 +24,7 @@ const resources: Record<string, Record<string, Operation>> = {
 	machine: machine.operations,
 	machineAction: machineAction.operations,
 	indicator: indicator.operations,
+	liveResponseLibrary: liveResponseLibrary.operations,
 	advancedHunting: advancedHunting.operations,
 };
 

@@ -5,6 +5,7 @@ import * as advancedHunting from './advancedHunting';
 import * as alert from './alert';
 import * as incident from './incident';
 import * as indicator from './indicator';
+import * as liveResponseLibrary from './liveResponseLibrary';
 import * as machine from './machine';
 import * as machineAction from './machineAction';
 import { DEFAULT_MAX_WAIT_SECONDS } from '../transport';
@@ -20,7 +21,7 @@ export const versionDescription: INodeTypeDescription = {
 	defaultVersion: 1.1,
 	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 	description:
-		'Investigate and respond with Microsoft Defender for Endpoint: alerts, incidents, machines and response actions, indicators, advanced hunting',
+		'Investigate and respond with Microsoft Defender for Endpoint: alerts, incidents, machines and response actions, live response, indicators, advanced hunting',
 	defaults: { name: 'Microsoft Defender for Endpoint' },
 	usableAsTool: true,
 	inputs: [NodeConnectionTypes.Main],
@@ -37,6 +38,7 @@ export const versionDescription: INodeTypeDescription = {
 				{ name: 'Alert', value: 'alert' },
 				{ name: 'Incident', value: 'incident' },
 				{ name: 'Indicator', value: 'indicator' },
+				{ name: 'Live Response Library', value: 'liveResponseLibrary' },
 				{ name: 'Machine', value: 'machine' },
 				{ name: 'Machine Action', value: 'machineAction' },
 			],
@@ -46,6 +48,7 @@ export const versionDescription: INodeTypeDescription = {
 		...alert.description,
 		...incident.description,
 		...indicator.description,
+		...liveResponseLibrary.description,
 		...machine.description,
 		...machineAction.description,
 		{

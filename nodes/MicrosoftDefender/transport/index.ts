@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import type {
 	ICredentialDataDecryptedObject,
 	IDataObject,
@@ -50,6 +51,8 @@ export interface DefenderRequest {
 	path: string;
 	qs?: Record<string, string | number | boolean | undefined>;
 	body?: IDataObject | IDataObject[];
+	/** A multipart/form-data body instead of JSON (file uploads); sent as `rawBody` with its Content-Type. */
+	multipart?: MultipartForm;
 	headers?: Record<string, string>;
 	timeoutMs?: number;
 	/** Return the body as a Buffer (file downloads). */
@@ -69,6 +72,35 @@ export interface DefenderRequest {
 	verify?: WriteVerifier;
 	/** For a write: what it is and what to check, for the error when its outcome stays unclear. */
 	effect?: WriteEffect;
+}
+
+/** A multipart/form-data body: text fields in order, then one file. */
+export interface MultipartForm {
+	fields: Array<{ name: string; value: string }>;
+	file: { fieldName: string; fileName: string; contentType: string; data: Buffer };
+}
+
+/** Encodes a MultipartForm (RFC 7578) with a random boundary; returns the bytes and the Content-Type header. */
+export function encodeMultipart(form: MultipartForm): { body: Buffer; contentType: string } {
+	const boundary = `----n8nDefender${randomBytes(12).toString('hex')}`;
+	// Names and file names are quoted; a quote, CR or LF in them would end the header, so they are escaped.
+	const quoted = (text: string) => text.replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/"/g, '%22');
+	const parts: Buffer[] = [];
+	for (const field of form.fields) {
+		parts.push(
+			Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${quoted(field.name)}"\r\n\r\n${field.value}\r\n`, 'utf8'),
+		);
+	}
+	const { file } = form;
+	parts.push(
+		Buffer.from(
+			`--${boundary}\r\nContent-Disposition: form-data; name="${quoted(file.fieldName)}"; filename="${quoted(file.fileName)}"\r\nContent-Type: ${file.contentType}\r\n\r\n`,
+			'utf8',
+		),
+		file.data,
+		Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8'),
+	);
+	return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 /** Names a write for its "may have been applied" error: `${action}: … ; ${check} before retrying.` */
@@ -115,6 +147,8 @@ export type HttpSender = (request: {
 	url: string;
 	headers: Record<string, string>;
 	body?: IDataObject | IDataObject[];
+	/** Bytes to send as they are (a multipart body); its Content-Type is in `headers`. Takes the place of `body`. */
+	rawBody?: Buffer;
 	timeoutMs: number;
 	binary?: boolean;
 }) => Promise<RawResponse>;
@@ -338,6 +372,23 @@ export function pathId(value: unknown, field: string): string {
 	return encodeURIComponent(id);
 }
 
+/**
+ * Encodes one name for a URL path (e.g. a live response library file name, which may hold spaces or brackets that
+ * `pathId` refuses): refuses what could change the path or its meaning (`/`, `\\`, `?`, `#`, `%`, control
+ * characters, `.` and `..`), then percent-encodes the rest.
+ */
+export function pathName(value: unknown, field: string): string {
+	const name = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+	if (!name) throw new InvalidInputError(`${field} is empty. Enter the ${field}.`);
+	// eslint-disable-next-line no-control-regex
+	if (/[/\\?#%\u0000-\u001f\u007f]/.test(name) || name === '.' || name === '..' || name.length > 256) {
+		throw new InvalidInputError(
+			`${field} "${name.slice(0, 80)}" cannot be used: a name may not contain / \\ ? # % or control characters, or be "." or "..".`,
+		);
+	}
+	return encodeURIComponent(name);
+}
+
 /** Bad parameter values; turned into NodeOperationError naming the field. */
 export class InvalidInputError extends Error {
 	constructor(message: string) {
@@ -437,6 +488,7 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 	const { family, limits } = rateLimitFamily(request.method, request.path);
 	const idempotent = request.idempotent ?? (request.method === 'GET' || request.method === 'HEAD');
 	const what = `${request.method} ${request.path}`;
+	const multipart = request.multipart ? encodeMultipart(request.multipart) : undefined;
 	let refreshedAfter401 = false;
 	let lastError: DefenderApiError | undefined;
 	/** When the first attempt was sent; whether an earlier attempt may have taken effect. */
@@ -469,8 +521,14 @@ export async function sendDefenderRequest(ctx: TransportContext, request: Defend
 			response = await ctx.send({
 				method: request.method,
 				url,
-				headers: { Authorization: `Bearer ${token.accessToken}`, Accept: 'application/json', ...request.headers },
-				body: request.body,
+				headers: {
+					Authorization: `Bearer ${token.accessToken}`,
+					Accept: 'application/json',
+					...(multipart ? { 'Content-Type': multipart.contentType } : {}),
+					...request.headers,
+				},
+				body: multipart ? undefined : request.body,
+				rawBody: multipart?.body,
 				timeoutMs,
 				binary: request.binary,
 			});
@@ -589,12 +647,12 @@ export async function signedInTenant(ctx: TransportContext, api: ApiResource): P
 
 /** Sends with n8n's own HTTP client, so n8n's proxy and TLS settings apply. */
 export function n8nSender(context: RequestContext): HttpSender {
-	return async ({ method, url, headers, body, timeoutMs, binary }) => {
+	return async ({ method, url, headers, body, rawBody, timeoutMs, binary }) => {
 		const options: IHttpRequestOptions = {
 			method,
 			url,
 			headers,
-			body,
+			body: rawBody ?? body,
 			json: !binary,
 			timeout: timeoutMs,
 			returnFullResponse: true,

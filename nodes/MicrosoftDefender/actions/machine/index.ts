@@ -14,6 +14,7 @@ import * as removeAppRestriction from './removeAppRestriction.operation';
 import * as removeTag from './removeTag.operation';
 import * as restrictAppExecution from './restrictAppExecution.operation';
 import * as runAntivirusScan from './runAntivirusScan.operation';
+import * as runLiveResponse from './runLiveResponse.operation';
 import * as stopAndQuarantineFile from './stopAndQuarantineFile.operation';
 
 export const operations: Record<string, Operation> = {
@@ -30,6 +31,7 @@ export const operations: Record<string, Operation> = {
 	removeTag,
 	restrictAppExecution,
 	runAntivirusScan,
+	runLiveResponse,
 	stopAndQuarantineFile,
 };
 
@@ -124,6 +126,13 @@ export const description: INodeProperties[] = [
 				action: 'Run an antivirus scan on a machine',
 			},
 			{
+				name: 'Run Live Response',
+				value: 'runLiveResponse',
+				description:
+					'Remote execution: run live response library scripts on a machine, put library files on it and collect files from it; outputs script results and collected files. Consider a human approval step before it in agent workflows.',
+				action: 'Run live response commands on a machine as remote execution so consider a human approval step first',
+			},
+			{
 				name: 'Stop and Quarantine File',
 				value: 'stopAndQuarantineFile',
 				description:
@@ -146,5 +155,6 @@ export const description: INodeProperties[] = [
 	...removeTag.description,
 	...restrictAppExecution.description,
 	...runAntivirusScan.description,
+	...runLiveResponse.description,
 	...stopAndQuarantineFile.description,
 ];

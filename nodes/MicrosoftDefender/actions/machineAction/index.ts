@@ -5,12 +5,14 @@ import * as cancel from './cancel.operation';
 import * as downloadInvestigationPackage from './downloadInvestigationPackage.operation';
 import * as get from './get.operation';
 import * as getAll from './getAll.operation';
+import * as getLiveResponseResult from './getLiveResponseResult.operation';
 
 export const operations: Record<string, Operation> = {
 	cancel,
 	downloadInvestigationPackage,
 	get,
 	getAll,
+	getLiveResponseResult,
 };
 
 export const description: INodeProperties[] = [
@@ -40,6 +42,13 @@ export const description: INodeProperties[] = [
 				action: 'Get a machine action',
 			},
 			{
+				name: 'Get Live Response Result',
+				value: 'getLiveResponseResult',
+				description:
+					'Get the result of one command of a live response session: a Run Script transcript as fields, a Get File file as binary data',
+				action: 'Get a live response command result',
+			},
+			{
 				name: 'Get Many',
 				value: 'getAll',
 				description: 'List machine actions, filtered by machine, type, status, requestor or creation time',
@@ -52,4 +61,5 @@ export const description: INodeProperties[] = [
 	...downloadInvestigationPackage.description,
 	...get.description,
 	...getAll.description,
+	...getLiveResponseResult.description,
 ];
