@@ -12,7 +12,6 @@
  * What the docs leave open is the emulator's choice, said where it is made.
  */
 import * as crypto from 'node:crypto';
-import * as zlib from 'node:zlib';
 import { addMs, timestampToMs, type Clock } from './clock';
 import { ApiError, notFound, type Reply } from './errors';
 import type { MachineActionStore, MachineStore } from './machines';
@@ -21,6 +20,7 @@ import { LIMITS } from './ratelimit';
 import type { Router } from './router';
 import type { EmulatorState } from './state';
 import type { Machine, MachineAction } from './types';
+import { zip } from './zip';
 
 export const LIVE_RESPONSE_COMMAND_TYPES = ['PutFile', 'RunScript', 'GetFile'] as const;
 export type LiveResponseCommandType = (typeof LIVE_RESPONSE_COMMAND_TYPES)[number];
@@ -188,49 +188,6 @@ export function readLiveResponseRequest(body: unknown): { comment: string; comma
 		return { type, params };
 	});
 	return { comment: obj.Comment, commands };
-}
-
-// ---------------------------------------------------------------------------------------------
-// ZIP (GetFile results): one deflated entry, deterministic (fixed 1980-01-01 timestamp)
-
-export function zipOne(name: string, data: Buffer): Buffer {
-	const nameBuf = Buffer.from(name, 'utf8');
-	const compressed = zlib.deflateRawSync(data);
-	const crc = zlib.crc32(data);
-	const local = Buffer.alloc(30);
-	local.writeUInt32LE(0x04034b50, 0);
-	local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
-	local.writeUInt16LE(0x0800, 6); // UTF-8 names
-	local.writeUInt16LE(8, 8); // deflate
-	local.writeUInt16LE(0, 10);
-	local.writeUInt16LE(0x21, 12); // 1980-01-01
-	local.writeUInt32LE(crc, 14);
-	local.writeUInt32LE(compressed.length, 18);
-	local.writeUInt32LE(data.length, 22);
-	local.writeUInt16LE(nameBuf.length, 26);
-	local.writeUInt16LE(0, 28);
-	const central = Buffer.alloc(46);
-	central.writeUInt32LE(0x02014b50, 0);
-	central.writeUInt16LE(20, 4);
-	central.writeUInt16LE(20, 6);
-	central.writeUInt16LE(0x0800, 8);
-	central.writeUInt16LE(8, 10);
-	central.writeUInt16LE(0, 12);
-	central.writeUInt16LE(0x21, 14);
-	central.writeUInt32LE(crc, 16);
-	central.writeUInt32LE(compressed.length, 20);
-	central.writeUInt32LE(data.length, 24);
-	central.writeUInt16LE(nameBuf.length, 28);
-	central.writeUInt32LE(0, 42); // local header offset
-	const centralSize = central.length + nameBuf.length;
-	const centralOffset = local.length + nameBuf.length + compressed.length;
-	const end = Buffer.alloc(22);
-	end.writeUInt32LE(0x06054b50, 0);
-	end.writeUInt16LE(1, 8);
-	end.writeUInt16LE(1, 10);
-	end.writeUInt32LE(centralSize, 12);
-	end.writeUInt32LE(centralOffset, 16);
-	return Buffer.concat([local, nameBuf, compressed, central, nameBuf, end]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,7 +540,8 @@ export class LiveResponseStore {
 				const found = Array.from(this.machineFiles(a.machineId)).find(([p]) => pathKey(p, windows) === wanted);
 				if (!found) return { error: `File '${path}' was not found on ${a.computerDnsName}.`, hresult: HRESULT.fileNotFound };
 				const name = found[0].split(/[\\/]/).pop() || 'file';
-				return { result: { bytes: zipOne(name, found[1]), contentType: 'application/zip' } };
+				// The collected file comes zipped: one deflated entry under its own name.
+				return { result: { bytes: zip([{ name, data: found[1] }], 'deflate'), contentType: 'application/zip' } };
 			}
 		}
 	}

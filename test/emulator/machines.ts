@@ -5,7 +5,6 @@
  */
 import * as crypto from 'node:crypto';
 import { isIP } from 'node:net';
-import * as zlib from 'node:zlib';
 import { BodyReader } from './body';
 import { addMs, Clock, normalizeTimestamp, timestampToMs } from './clock';
 import { generateMachine, Rng } from './data';
@@ -26,6 +25,7 @@ import {
 	type MachineActionOutcome,
 	type MachineActionType,
 } from './types';
+import { zip } from './zip';
 
 export const MACHINE_READ_ROLES = ['Machine.Read.All', 'Machine.ReadWrite.All'];
 
@@ -337,50 +337,10 @@ export function packageBytes(actionId: string): Buffer {
 		['Autoruns/Run.txt', lines(50, (i) => `HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Entry${i} = ${rng.hex(16)}`)],
 		['Network connections/ActiveNetConnections.txt', lines(100, () => `TCP 10.0.0.${rng.int(2, 254)}:${rng.int(1024, 65535)} ESTABLISHED`)],
 	];
-	const locals: Buffer[] = [];
-	const centrals: Buffer[] = [];
-	let offset = 0;
-	for (const [name, text] of files) {
-		const data = Buffer.from(text, 'utf8');
-		const nameBuf = Buffer.from(name, 'utf8');
-		const crc = zlib.crc32(data);
-		const local = Buffer.alloc(30);
-		local.writeUInt32LE(0x04034b50, 0);
-		local.writeUInt16LE(20, 4);
-		local.writeUInt16LE(0x0800, 6); // UTF-8 names
-		local.writeUInt16LE(0, 8); // stored
-		local.writeUInt16LE(0, 10);
-		local.writeUInt16LE(0x21, 12); // 1980-01-01
-		local.writeUInt32LE(crc, 14);
-		local.writeUInt32LE(data.length, 18);
-		local.writeUInt32LE(data.length, 22);
-		local.writeUInt16LE(nameBuf.length, 26);
-		local.writeUInt16LE(0, 28);
-		const central = Buffer.alloc(46);
-		central.writeUInt32LE(0x02014b50, 0);
-		central.writeUInt16LE(20, 4);
-		central.writeUInt16LE(20, 6);
-		central.writeUInt16LE(0x0800, 8);
-		central.writeUInt16LE(0, 10);
-		central.writeUInt16LE(0, 12);
-		central.writeUInt16LE(0x21, 14);
-		central.writeUInt32LE(crc, 16);
-		central.writeUInt32LE(data.length, 20);
-		central.writeUInt32LE(data.length, 24);
-		central.writeUInt16LE(nameBuf.length, 28);
-		central.writeUInt32LE(offset, 42);
-		locals.push(local, nameBuf, data);
-		centrals.push(central, nameBuf);
-		offset += local.length + nameBuf.length + data.length;
-	}
-	const centralDir = Buffer.concat(centrals);
-	const end = Buffer.alloc(22);
-	end.writeUInt32LE(0x06054b50, 0);
-	end.writeUInt16LE(files.length, 8);
-	end.writeUInt16LE(files.length, 10);
-	end.writeUInt32LE(centralDir.length, 12);
-	end.writeUInt32LE(offset, 16);
-	return Buffer.concat([...locals, centralDir, end]);
+	return zip(
+		files.map(([name, text]) => ({ name, data: Buffer.from(text, 'utf8') })),
+		'store',
+	);
 }
 
 // ---------------------------------------------------------------------------------------------

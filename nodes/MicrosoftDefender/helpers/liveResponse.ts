@@ -19,16 +19,15 @@
  * - defender-endpoint/api/machineaction.md: `commands` on the MachineAction entity.
  */
 import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { sleep } from 'n8n-workflow';
 
 import {
 	DefenderApiError,
 	InvalidInputError,
 	pathId,
 	sendDefenderRequest,
-	transportSettings,
 	type TransportContext,
 } from '../transport';
+import { downloadFromLink } from './download';
 import type { MachineAction } from './machineActions';
 import { requireText } from './validation';
 
@@ -207,7 +206,6 @@ export async function getResultLink(transport: TransportContext, actionId: strin
 }
 
 const LINK_REQUESTS = 3;
-const DOWNLOAD_ATTEMPTS = 3;
 
 /** Why a download failed, for the error. */
 export class ResultDownloadError extends Error {
@@ -241,32 +239,16 @@ export async function downloadResult(
 				`Defender returned no usable download link for command ${index} of live response action ${actionId}`,
 			);
 		}
-		for (let attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++) {
-			if (attempt > 1) await sleep(transportSettings.baseDelayMs * 2 ** (attempt - 2));
-			let status: number;
-			try {
-				const response = (await context.helpers.httpRequest({
-					method: 'GET',
-					url: url.toString(),
-					encoding: 'arraybuffer',
-					json: false,
-					returnFullResponse: true,
-					ignoreHttpStatusErrors: true,
-					timeout: Math.max(transportSettings.requestTimeoutMs, 300_000),
-				})) as { statusCode: number; body: Buffer | ArrayBuffer | string };
-				status = response.statusCode;
-				if (status < 300) {
-					const body = response.body;
-					return Buffer.isBuffer(body) ? body : body instanceof ArrayBuffer ? Buffer.from(body) : Buffer.from(String(body ?? ''));
-				}
-			} catch (error) {
-				// No answer: the same link again (the query string holds the SAS signature: never put it in a message).
-				lastProblem = `no response (${String((error as { code?: string }).code ?? (error as Error).message ?? error).slice(0, 120)})`;
-				continue;
-			}
-			lastProblem = `HTTP ${status}`;
-			// A 4xx: the link expired or is wrong; a fresh one may work, the same one will not.
-			if (status < 500) break;
+		// A 5xx or dropped connection is retried on this link inside downloadFromLink; whatever it ended with (a 4xx
+		// above all: the link expired or is wrong), a fresh link may work where the same one will not.
+		const result = await downloadFromLink(context, url);
+		if (result.ok) return result.data;
+		if ('status' in result) {
+			lastProblem = `HTTP ${result.status}`;
+		} else {
+			// The query string holds the SAS signature: never put the URL in a message.
+			const error = result.error;
+			lastProblem = `no response (${String((error as { code?: string }).code ?? (error as Error).message ?? error).slice(0, 120)})`;
 		}
 	}
 	throw new ResultDownloadError(

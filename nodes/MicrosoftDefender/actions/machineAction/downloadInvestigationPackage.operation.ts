@@ -1,12 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError, sleep } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
+import { downloadFromLink } from '../../helpers/download';
 import { validateGuid } from '../../helpers/validation';
 import {
 	DefenderApiError,
 	pathId,
 	sendDefenderRequest,
-	transportSettings,
 	type TransportContext,
 } from '../../transport';
 import { updateDisplayOptions } from '../utils';
@@ -31,8 +31,6 @@ export const description = updateDisplayOptions(
 	{ show: { resource: ['machineAction'], operation: ['downloadInvestigationPackage'] } },
 	properties,
 );
-
-const DOWNLOAD_ATTEMPTS = 3;
 
 /**
  * GET /api/machineactions/{id}/GetPackageUri returns a short-lived SAS URL (2 calls/min); the package is then
@@ -77,33 +75,11 @@ export async function execute(
 		});
 	}
 
-	let data: Buffer | undefined;
-	let lastProblem = '';
-	for (let attempt = 1; attempt <= DOWNLOAD_ATTEMPTS && !data; attempt++) {
-		if (attempt > 1) await sleep(transportSettings.baseDelayMs * 2 ** (attempt - 2));
-		try {
-			const response = (await this.helpers.httpRequest({
-				method: 'GET',
-				url: url.toString(),
-				encoding: 'arraybuffer',
-				json: false,
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-				timeout: Math.max(transportSettings.requestTimeoutMs, 300_000),
-			})) as { statusCode: number; body: Buffer | ArrayBuffer | string };
-			if (response.statusCode < 300) {
-				const body = response.body;
-				data = Buffer.isBuffer(body) ? body : body instanceof ArrayBuffer ? Buffer.from(body) : Buffer.from(String(body));
-				break;
-			}
-			lastProblem = `HTTP ${response.statusCode}`;
-			// A 4xx means the link is wrong or expired; asking again would not help.
-			if (response.statusCode < 500) break;
-		} catch (error) {
-			lastProblem = (error as Error).message;
-		}
-	}
-	if (!data) {
+	// One link only (GetPackageUri allows 2 calls a minute): a 5xx or dropped connection is retried on it, a 4xx means
+	// it is wrong or expired, and the error tells the user to run the node again for a fresh one.
+	const result = await downloadFromLink(this, url);
+	if (!result.ok) {
+		const lastProblem = 'status' in result ? `HTTP ${result.status}` : (result.error as Error).message;
 		throw new NodeOperationError(
 			this.getNode(),
 			`Downloading the investigation package of machine action ${id} failed: ${lastProblem}`,
@@ -113,6 +89,7 @@ export async function execute(
 			},
 		);
 	}
+	const data = result.data;
 
 	const fileName = `investigation-package-${id}.zip`;
 	const binary = await this.helpers.prepareBinaryData(data, fileName, 'application/zip');
