@@ -191,9 +191,11 @@ describe('alert: get many', () => {
 
 		const calls = apiCalls(start);
 		expect(calls).toHaveLength(1);
+		// Return All reads by time windows on alertCreationTime, oldest first (scan/cursor.ts); the update-time
+		// filter stays in $filter. Fewer than $top: every match, whatever the order.
 		expect(calls[0].query).toEqual({
-			$orderby: 'alertCreationTime desc',
-			$filter: `(detectionSource eq 'WindowsDefenderAv' or detectionSource eq 'CustomDetection') and assignedTo eq '${analyst}' and lastUpdateTime ge 2026-05-01T00:00:00.000Z`,
+			$orderby: 'alertCreationTime asc',
+			$filter: `(detectionSource eq 'WindowsDefenderAv' or detectionSource eq 'CustomDetection') and assignedTo eq '${analyst}' and lastUpdateTime ge 2026-05-01T00:00:00.000Z and alertCreationTime ge 1970-01-01T00:00:00.0000000Z`,
 			$top: '10000',
 		});
 		expect(output.map((i) => i.json.id)).toEqual([b.id, a.id]);

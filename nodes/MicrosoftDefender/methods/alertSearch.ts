@@ -3,6 +3,7 @@ import { NodeApiError } from 'n8n-workflow';
 
 import { validateAlertId, validateGraphAlertId } from '../actions/alert/common';
 import { GRAPH_ALERTS_PATH, GRAPH_HEADERS, GRAPH_MAX_SKIP, graphAlertPath } from '../actions/alert/graph';
+import { canonicalTimestamp } from '../helpers/timestamps';
 import { defenderApiRequest, pathId, type DefenderRequest } from '../transport';
 
 /** Alerts listed per request when nothing is typed. */
@@ -23,27 +24,61 @@ function toItem(alert: IDataObject): INodeListSearchItems {
 
 /** Where an alert source lists and gets alerts, and how it checks an id. */
 interface SearchSource {
-	list: Pick<DefenderRequest, 'api' | 'path' | 'headers'> & { orderby: string; maxSkip: number };
+	/** `created`: the creation time field, `orderby` asks for it newest first. */
+	list: Pick<DefenderRequest, 'api' | 'path' | 'headers'> & { orderby: string; created: string; maxSkip: number };
 	get(id: string): Pick<DefenderRequest, 'api' | 'path' | 'headers'>;
 	validateId(value: unknown): string;
 }
 
 const MDE_SEARCH: SearchSource = {
-	list: { path: '/api/alerts', orderby: 'alertCreationTime desc', maxSkip: Number.POSITIVE_INFINITY },
+	list: { path: '/api/alerts', orderby: 'alertCreationTime desc', created: 'alertCreationTime', maxSkip: Number.POSITIVE_INFINITY },
 	get: (id) => ({ path: `/api/alerts/${pathId(id, 'Alert ID')}` }),
 	validateId: (value) => validateAlertId(value),
 };
 
 /** Graph caps `$skip` at 500: the list offers the newest alerts up to there; a typed ID is looked up directly. */
 const GRAPH_SEARCH: SearchSource = {
-	list: { api: 'graph', path: GRAPH_ALERTS_PATH, headers: GRAPH_HEADERS, orderby: 'createdDateTime desc', maxSkip: GRAPH_MAX_SKIP },
+	list: {
+		api: 'graph',
+		path: GRAPH_ALERTS_PATH,
+		headers: GRAPH_HEADERS,
+		orderby: 'createdDateTime desc',
+		created: 'createdDateTime',
+		maxSkip: GRAPH_MAX_SKIP,
+	},
 	get: (id) => ({ api: 'graph', path: graphAlertPath(id), headers: GRAPH_HEADERS }),
 	validateId: (value) => validateGraphAlertId(value),
 };
 
+/** A page token: the `$skip` to continue at, and whether `$orderby` was rejected (then it is not sent again). */
+const UNORDERED = ':unordered';
+
+function readToken(token: string | undefined): { skip: number; ordered: boolean } {
+	const text = token ?? '';
+	const ordered = !text.endsWith(UNORDERED);
+	const skip = Number(ordered ? text : text.slice(0, -UNORDERED.length));
+	return { skip: Number.isFinite(skip) && skip > 0 ? Math.floor(skip) : 0, ordered };
+}
+
+/** Newest first by creation time (alerts without a valid one last), the API's order kept among equals. */
+function newestFirst(alerts: IDataObject[], field: string): IDataObject[] {
+	const time = (alert: IDataObject) => canonicalTimestamp(alert[field]) ?? '';
+	return alerts
+		.map((alert, index) => ({ alert, index, at: time(alert) }))
+		.sort((a, b) => (a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.index - b.index))
+		.map(({ alert }) => alert);
+}
+
 /**
  * Resource-locator search for the `alertId` parameter: newest alerts first, shown as "title (severity, status)".
  * A filter matches the title or the ID (case-insensitive); a complete alert ID is looked up directly.
+ *
+ * Order: neither list documents `$orderby` (MDE get-alerts: `$filter`, `$top`, `$skip`, `$expand`; Graph
+ * security-list-alerts_v2: `$filter`, `$skip`, `$top`, `$count`); both list the most recent alerts first without
+ * it (MDE's OData samples read "Get 10 latest Alerts" as `$top=10`; Graph: "The most recent alerts are displayed
+ * at the top of the list"). The search asks for `$orderby=<created> desc`; where the API rejects it (HTTP 400) the
+ * page is asked again without it, sorted here newest first, and the rest of the search (its page token too) goes
+ * without it.
  */
 async function searchAlertsIn(
 	context: ILoadOptionsFunctions,
@@ -73,15 +108,28 @@ async function searchAlertsIn(
 	}
 
 	const top = needle ? SEARCH_PAGE_SIZE : PAGE_SIZE;
-	let skip = Number(paginationToken ?? 0) || 0;
-	const { orderby, maxSkip, ...list } = source.list;
-	for (let page = 0; page < (needle ? MAX_PAGES_PER_CALL : 1) && skip <= maxSkip; page++) {
-		const response = await defenderApiRequest.call(context, {
-			method: 'GET',
-			...list,
-			qs: { $orderby: orderby, $top: top, $skip: skip || undefined },
-		});
+	let { skip, ordered } = readToken(paginationToken);
+	const { orderby, created, maxSkip, ...list } = source.list;
+	const readPage = async (): Promise<IDataObject[]> => {
+		const request = async (withOrder: boolean): Promise<IDataObject> =>
+			(await defenderApiRequest.call(context, {
+				method: 'GET',
+				...list,
+				qs: { $orderby: withOrder ? orderby : undefined, $top: top, $skip: skip || undefined },
+			})) as IDataObject;
+		let response: IDataObject;
+		try {
+			response = await request(ordered);
+		} catch (error) {
+			if (!ordered || !(error instanceof NodeApiError && error.httpCode === '400')) throw error;
+			ordered = false;
+			response = await request(false);
+		}
 		const alerts = ((response as { value?: IDataObject[] }).value ?? []) as IDataObject[];
+		return ordered ? alerts : newestFirst(alerts, created);
+	};
+	for (let page = 0; page < (needle ? MAX_PAGES_PER_CALL : 1) && skip <= maxSkip; page++) {
+		const alerts = await readPage();
 		skip += alerts.length;
 		for (const alert of alerts) {
 			const title = typeof alert.title === 'string' ? alert.title.toLowerCase() : '';
@@ -92,7 +140,7 @@ async function searchAlertsIn(
 		if (alerts.length < top) return { results };
 		if (results.length >= ENOUGH_MATCHES) break;
 	}
-	return skip <= maxSkip ? { results, paginationToken: String(skip) } : { results };
+	return skip <= maxSkip ? { results, paginationToken: `${skip}${ordered ? '' : UNORDERED}` } : { results };
 }
 
 export async function searchAlerts(

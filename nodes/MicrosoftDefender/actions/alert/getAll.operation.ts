@@ -1,3 +1,16 @@
+/**
+ * Alert › Get Many, from the Defender for Endpoint API (`GET /api/alerts`) or Microsoft Graph (`alerts_v2`).
+ *
+ * Neither list documents `$orderby`: MDE get-alerts (https://learn.microsoft.com/en-us/defender-endpoint/api/get-alerts)
+ * documents `$filter`, `$top` (up to 10,000), `$skip` and `$expand=evidence`; Graph security-list-alerts_v2
+ * (https://learn.microsoft.com/en-us/graph/api/security-list-alerts_v2) documents `$count`, `$filter`, `$skip` and
+ * `$top`, and "the most recent alerts are displayed at the top of the list". So the newest-first answers asked for
+ * with `$orderby=<created> desc` are checked before they are used, and where they cannot be (a page out of order,
+ * one that does not show its order), every matching alert is read through the trigger's scan (scan/cursor.ts +
+ * scan/run.ts: time windows on the creation time, any page order, within the `$top`/`$skip` caps) and the newest
+ * are picked from it. A 400 for `$orderby` has the request sent again without it (the documented order), and
+ * nothing after it asks for `$orderby` again. See `mdeAlerts` and `graphAlerts` below.
+ */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
 import {
@@ -6,9 +19,13 @@ import {
 	ALERT_STATUSES,
 	DETECTION_SOURCES,
 } from '../../helpers/enums';
-import { requireText, splitList } from '../../helpers/validation';
-import { InvalidInputError, mdeListPages, odataString, type TransportContext } from '../../transport';
 import { anyOf } from '../../helpers/odata';
+import { canonicalTimestamp } from '../../helpers/timestamps';
+import { requireText, splitList } from '../../helpers/validation';
+import { CursorScan } from '../../scan/cursor';
+import { listPage, runScan } from '../../scan/run';
+import { graphAlertSource, mdeAlertSource, type ScanSource } from '../../scan/sources';
+import { InvalidInputError, odataString, type TransportContext } from '../../transport';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { enumValue, filterDateTime, filterValues, includeEvidenceOptions } from './common';
 import {
@@ -17,6 +34,7 @@ import {
 	GRAPH_SERVICE_SOURCES,
 	GRAPH_SEVERITIES,
 	GRAPH_STATUSES,
+	GraphAlertOrderError,
 	graphAlertPages,
 } from './graph';
 import { readSource, type AlertSource } from './source';
@@ -173,15 +191,14 @@ function listFilter(filters: IDataObject, key: string, options: INodePropertyOpt
 	return filterValues(filters[key], options, LABELS[key]);
 }
 
-/** A time window on one field: `field ge after and field lt before`. */
-function timeRange(
-	filters: IDataObject,
-	field: string,
-	afterKey: string,
-	beforeKey: string,
-	label: string,
-	timezone: string,
-): string[] {
+/** The bounds of a time filter, as `filterDateTime` reads them (UTC ISO). */
+interface TimeRange {
+	after?: string;
+	before?: string;
+}
+
+/** A time window on one field, checked: `after` must be earlier than `before`. */
+function timeRange(filters: IDataObject, afterKey: string, beforeKey: string, label: string, timezone: string): TimeRange {
 	const present = (key: string) => filters[key] !== undefined && filters[key] !== null && filters[key] !== '';
 	const after = present(afterKey) ? filterDateTime(filters[afterKey], `Filters › ${label} After`, timezone) : undefined;
 	const before = present(beforeKey) ? filterDateTime(filters[beforeKey], `Filters › ${label} Before`, timezone) : undefined;
@@ -190,7 +207,33 @@ function timeRange(
 			`Filters › ${label} After (${after}) must be earlier than Filters › ${label} Before (${before}).`,
 		);
 	}
-	return [after && `${field} ge ${after}`, before && `${field} lt ${before}`].filter((c): c is string => Boolean(c));
+	return { after, before };
+}
+
+/** `field ge after and field lt before`, as far as they are set. */
+function rangeClauses(field: string, range: TimeRange): string[] {
+	return [range.after && `${field} ge ${range.after}`, range.before && `${field} lt ${range.before}`].filter(
+		(c): c is string => Boolean(c),
+	);
+}
+
+/**
+ * The chosen filters of one source as `$filter` clauses, with the created-time window apart: one request puts it
+ * in `$filter` (`joinFilter`), the scan reads Created After as its floor and Created Before as an `lt` clause.
+ */
+interface AlertFilterParts {
+	/** The creation time field (alertCreationTime, createdDateTime on Graph). */
+	createdField: string;
+	/** The clauses before the created-time window. */
+	head: string[];
+	created: TimeRange;
+	/** The clauses after it (the updated-time window, which stays in `$filter` either way). */
+	tail: string[];
+}
+
+function joinFilter(parts: AlertFilterParts): string | undefined {
+	const clauses = [...parts.head, ...rangeClauses(parts.createdField, parts.created), ...parts.tail];
+	return clauses.length ? clauses.join(' and ') : undefined;
 }
 
 function assignedToClause(filters: IDataObject): string | undefined {
@@ -201,8 +244,7 @@ function assignedToClause(filters: IDataObject): string | undefined {
 /** Filters only Graph alerts_v2 can apply. */
 const GRAPH_ONLY_FILTERS = ['classifications', 'determinations'];
 
-/** The `$filter` expression for the chosen filters (Defender for Endpoint API), or undefined for none. */
-export function buildAlertFilter(filters: IDataObject, timezone: string): string | undefined {
+function mdeFilterParts(filters: IDataObject, timezone: string): AlertFilterParts {
 	for (const key of GRAPH_ONLY_FILTERS) {
 		if (splitList(filters[key]).length) {
 			throw new InvalidInputError(
@@ -229,27 +271,31 @@ export function buildAlertFilter(filters: IDataObject, timezone: string): string
 		incidentClause = `incidentId eq ${incidentText}`;
 	}
 
-	const clauses = [
+	const head = [
 		anyOf('status', listFilter(filters, 'statuses', ALERT_STATUSES)),
 		anyOf('severity', listFilter(filters, 'severities', ALERT_SEVERITIES)),
 		anyOf('category', categories),
 		anyOf('detectionSource', listFilter(filters, 'detectionSources', DETECTION_SOURCES)),
 		assignedToClause(filters),
 		incidentClause,
-		...timeRange(filters, 'alertCreationTime', 'createdAfter', 'createdBefore', 'Created', timezone),
-		...timeRange(filters, 'lastUpdateTime', 'updatedAfter', 'updatedBefore', 'Updated', timezone),
 	].filter((c): c is string => Boolean(c));
-	return clauses.length ? clauses.join(' and ') : undefined;
+	return {
+		createdField: 'alertCreationTime',
+		head,
+		created: timeRange(filters, 'createdAfter', 'createdBefore', 'Created', timezone),
+		tail: rangeClauses('lastUpdateTime', timeRange(filters, 'updatedAfter', 'updatedBefore', 'Updated', timezone)),
+	};
+}
+
+/** The `$filter` expression for the chosen filters (Defender for Endpoint API), or undefined for none. */
+export function buildAlertFilter(filters: IDataObject, timezone: string): string | undefined {
+	return joinFilter(mdeFilterParts(filters, timezone));
 }
 
 /** Filters Graph alerts_v2 cannot apply (its `$filter` fields are listed in §6.4). */
 const MDE_ONLY_FILTERS = ['categories', 'customCategories', 'detectionSources', 'incidentId'];
 
-/**
- * The `$filter` expression for Microsoft Graph alerts_v2: Graph's field names and camelCase values (the shared
- * status and severity filters hold MDE values: `InProgress` → `inProgress`, `UnSpecified` → `unknown`).
- */
-export function buildGraphAlertFilter(filters: IDataObject, serviceSources: unknown, timezone: string): string | undefined {
+function graphFilterParts(filters: IDataObject, serviceSources: unknown, timezone: string): AlertFilterParts {
 	for (const key of MDE_ONLY_FILTERS) {
 		if (splitList(filters[key]).length) {
 			throw new InvalidInputError(
@@ -258,64 +304,225 @@ export function buildGraphAlertFilter(filters: IDataObject, serviceSources: unkn
 		}
 	}
 	const sources = [...new Set(splitList(serviceSources).map((v) => enumValue(v, GRAPH_SERVICE_SOURCES, 'Service Sources')))];
-	const clauses = [
+	const head = [
 		anyOf('status', listFilter(filters, 'statuses', GRAPH_STATUSES)),
 		anyOf('severity', listFilter(filters, 'severities', GRAPH_SEVERITIES)),
 		anyOf('classification', listFilter(filters, 'classifications', GRAPH_FILTER_CLASSIFICATIONS)),
 		anyOf('determination', listFilter(filters, 'determinations', GRAPH_FILTER_DETERMINATIONS)),
 		anyOf('serviceSource', sources),
 		assignedToClause(filters),
-		...timeRange(filters, 'createdDateTime', 'createdAfter', 'createdBefore', 'Created', timezone),
-		...timeRange(filters, 'lastUpdateDateTime', 'updatedAfter', 'updatedBefore', 'Updated', timezone),
 	].filter((c): c is string => Boolean(c));
-	return clauses.length ? clauses.join(' and ') : undefined;
+	return {
+		createdField: 'createdDateTime',
+		head,
+		created: timeRange(filters, 'createdAfter', 'createdBefore', 'Created', timezone),
+		tail: rangeClauses('lastUpdateDateTime', timeRange(filters, 'updatedAfter', 'updatedBefore', 'Updated', timezone)),
+	};
 }
 
-/** Each source's list: its query from the parameters and its pages, newest first. */
-const LISTS: Record<
-	AlertSource,
-	(context: IExecuteFunctions, itemIndex: number, transport: TransportContext, limit?: number) => AsyncIterable<IDataObject[]>
-> = {
-	mde: (context, itemIndex, transport, limit) => {
-		const filters = context.getNodeParameter('filters', itemIndex, {}) as IDataObject;
-		const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
-		const qs: Record<string, string> = { $orderby: 'alertCreationTime desc' };
-		const filter = buildAlertFilter(filters, context.getTimezone());
-		if (filter) qs.$filter = filter;
-		if (options.includeEvidence === true) qs.$expand = 'evidence';
-		return mdeListPages<IDataObject>(transport, '/api/alerts', qs, { limit });
-	},
-	graph: (context, itemIndex, transport, limit) => {
-		const filters = context.getNodeParameter('filters', itemIndex, {}) as IDataObject;
-		const serviceSources = context.getNodeParameter('serviceSources', itemIndex, []) as unknown;
-		const filter = buildGraphAlertFilter(filters, serviceSources, context.getTimezone());
-		return graphAlertPages(transport, { filter, limit });
-	},
-};
+/**
+ * The `$filter` expression for Microsoft Graph alerts_v2: Graph's field names and camelCase values (the shared
+ * status and severity filters hold MDE values: `InProgress` → `inProgress`, `UnSpecified` → `unknown`).
+ */
+export function buildGraphAlertFilter(filters: IDataObject, serviceSources: unknown, timezone: string): string | undefined {
+	return joinFilter(graphFilterParts(filters, serviceSources, timezone));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the list
+
+/** Where a scan without Created After starts. */
+const EPOCH = '1970-01-01T00:00:00.0000000Z';
+
+type Log = (message: string) => void;
+
+/** A filter bound as the scan takes it (canonical: UTC, 7 fractional digits). */
+function canonicalBound(value: string, label: string): string {
+	const canonical = canonicalTimestamp(value);
+	if (canonical === undefined) throw new InvalidInputError(`Filters › ${label} is not a valid date-time.`);
+	return canonical;
+}
+
+/** Newest first: creation time descending, then id descending; each id once (the first copy). */
+function newestFirst(alerts: IDataObject[], createdField: string): IDataObject[] {
+	const seen = new Set<string>();
+	const unique = alerts.filter((alert) => {
+		const id = String(alert.id ?? '');
+		if (!id) return true;
+		if (seen.has(id)) return false;
+		seen.add(id);
+		return true;
+	});
+	const created = (alert: IDataObject) => canonicalTimestamp(alert[createdField]) ?? '';
+	return unique.sort((a, b) => {
+		const ca = created(a);
+		const cb = created(b);
+		if (ca !== cb) return ca < cb ? 1 : -1;
+		const ia = String(a.id ?? '');
+		const ib = String(b.id ?? '');
+		return ia === ib ? 0 : ia < ib ? 1 : -1;
+	});
+}
+
+/**
+ * Whether a full page shows by itself that it is newest first: creation times non-increasing, and at least two of
+ * them (a page of one instant shows no order). An alert without a valid creation time shows nothing either.
+ */
+function showsNewestFirst(page: IDataObject[], createdField: string): boolean {
+	const times = new Set<string>();
+	let last: string | undefined;
+	for (const alert of page) {
+		const created = canonicalTimestamp(alert[createdField]);
+		if (created === undefined || (last !== undefined && created > last)) return false;
+		times.add(created);
+		last = created;
+	}
+	return times.size >= 2;
+}
+
+/**
+ * Every matching alert through the trigger's scan (scan/cursor.ts + scan/run.ts): time windows on the creation
+ * time from Created After (or 1970) up, oldest first, which neither repeats nor skips an alert whatever order the
+ * API answers in, and stays within the API's `$top` (and Graph's `$skip`) caps. Created Before is an `lt` clause,
+ * the other filters (the updated-time window too) stay in `$filter`. With `orderbyRejected` (the API answered
+ * `$orderby` with a 400 already) it never asks for `$orderby`.
+ */
+async function scanAll(
+	transport: TransportContext,
+	source: ScanSource,
+	parts: AlertFilterParts,
+	extraQuery: Record<string, string>,
+	orderbyRejected: string | undefined,
+): Promise<IDataObject[]> {
+	const fields = source.fields(false);
+	const scan = new CursorScan(
+		undefined,
+		{
+			triggerOnUpdates: false,
+			lookbackMs: 0,
+			// Everything: the scan reads oldest first, and a Limit wants the newest.
+			maxAlerts: Number.MAX_SAFE_INTEGER,
+			maxPageSize: source.maxPageSize,
+			maxSkip: source.maxSkip,
+			changeMemory: 0,
+			fields,
+		},
+		parts.created.after ? canonicalBound(parts.created.after, 'Created After') : EPOCH,
+	);
+	if (orderbyRejected) scan.rejectOrder(orderbyRejected);
+	const before = parts.created.before ? canonicalBound(parts.created.before, 'Created Before') : undefined;
+	await runScan(transport, scan, fields.cursor, {
+		source,
+		filterClauses: [...parts.head, ...(before ? [`${fields.cursor} lt ${before}`] : []), ...parts.tail],
+		extraQuery,
+	});
+	if (scan.stats.instantsCut > 0) {
+		throw new Error(
+			`More alerts were created in one instant than Microsoft Graph's $top and $skip limits (${source.maxPageSize} + ${source.maxSkip ?? 0}) can reach, so some could not be read. Narrow the filters (e.g. by status or severity).`,
+		);
+	}
+	return scan.emissions.map((emission) => emission.alert as IDataObject);
+}
+
+/**
+ * MDE `GET /api/alerts` (https://learn.microsoft.com/en-us/defender-endpoint/api/get-alerts) documents `$filter`,
+ * `$top` (up to 10,000), `$skip` and `$expand=evidence`, not `$orderby`; its OData samples
+ * (https://learn.microsoft.com/en-us/defender-endpoint/api/exposed-apis-odata-samples) read "Get 10 latest Alerts"
+ * as `/api/alerts?$top=10`. So:
+ * - Limit up to a page: one request with `$orderby=alertCreationTime desc` and `$top=limit` (at least 2). An answer
+ *   shorter than `$top` is every match, in any order. A full one is used when it shows newest-first order by
+ *   itself (`showsNewestFirst`). A 400 for `$orderby` has the request sent again without it (scan/run.ts
+ *   `listPage`), and that answer is checked the same way.
+ * - Otherwise (Return All, a Limit above a page, an answer that does not show its order): the scan (`scanAll`);
+ *   after a 400 for `$orderby` without `$orderby`.
+ * Either way the output is newest first (creation time, then id, both descending), `$expand=evidence` as asked.
+ */
+async function mdeAlerts(
+	transport: TransportContext,
+	parts: AlertFilterParts,
+	limit: number | undefined,
+	includeEvidence: boolean,
+	log: Log,
+): Promise<IDataObject[]> {
+	const source = mdeAlertSource;
+	const extraQuery = source.extraQuery({ includeEvidence });
+	let orderbyRejected: string | undefined;
+	if (limit !== undefined && limit <= source.maxPageSize) {
+		const top = Math.min(source.maxPageSize, Math.max(2, limit));
+		const answer = await listPage(transport, source, {
+			$filter: joinFilter(parts),
+			$orderby: `${parts.createdField} desc`,
+			$top: top,
+			...extraQuery,
+		});
+		if (answer.items.length < top || showsNewestFirst(answer.items, parts.createdField)) {
+			return newestFirst(answer.items, parts.createdField).slice(0, limit);
+		}
+		orderbyRejected = answer.unordered;
+		log(
+			`Alert › Get Many: the Defender for Endpoint API's page of ${answer.items.length} alerts does not show newest-first order${orderbyRejected ? ` (it rejected $orderby: ${orderbyRejected})` : ''}; reading the alerts by time windows instead.`,
+		);
+	}
+	return newestFirst(await scanAll(transport, source, parts, extraQuery, orderbyRejected), parts.createdField).slice(0, limit);
+}
+
+/**
+ * Graph alerts_v2: `graphAlertPages` (graph.ts) asks for `$orderby=createdDateTime desc` (without it after a 400:
+ * the documented order is newest first) and checks every page; when a page is out of order, or a full first page
+ * does not show its order, the scan reads every match instead (`scanAll`), newest first afterwards.
+ */
+async function graphAlerts(transport: TransportContext, parts: AlertFilterParts, limit: number | undefined, log: Log): Promise<IDataObject[]> {
+	const source = graphAlertSource;
+	const alerts: IDataObject[] = [];
+	try {
+		const pages = graphAlertPages(transport, {
+			filter: joinFilter(parts),
+			limit,
+			pageSize: source.maxPageSize,
+			maxSkip: source.maxSkip,
+			requireOrderEvidence: true,
+		});
+		for await (const page of pages) alerts.push(...page);
+		return alerts;
+	} catch (error) {
+		if (!(error instanceof GraphAlertOrderError)) throw error;
+		log(`Alert › Get Many: ${error.message} Reading the alerts by time windows instead.`);
+		return newestFirst(await scanAll(transport, source, parts, {}, error.orderbyRejected), parts.createdField).slice(0, limit);
+	}
+}
 
 export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	const source = readSource(this, itemIndex);
+	const source: AlertSource = readSource(this, itemIndex);
 	const requested = readLimit(this, itemIndex);
 	const limit = requested === undefined ? undefined : Number(requested);
 	if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
 		throw new InvalidInputError(`Limit "${requested}" is not valid. Enter a whole number of 1 or more.`);
 	}
+	const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
+	const log: Log = (message) => this.logger?.debug(message);
 	// Built (and validated) before the first request.
-	const pages = LISTS[source](this, itemIndex, transport, limit);
-
-	// Paging over a list that can grow meanwhile may repeat an alert at a page boundary: keep the first.
-	const alerts: IDataObject[] = [];
-	const seen = new Set<unknown>();
-	for await (const page of pages) {
-		for (const alert of page) {
-			if (alert.id !== undefined && seen.has(alert.id)) continue;
-			seen.add(alert.id);
-			alerts.push(alert);
-		}
+	let alerts: IDataObject[];
+	if (source === 'mde') {
+		const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+		const parts = mdeFilterParts(filters, this.getTimezone());
+		alerts = await mdeAlerts(transport, parts, limit, options.includeEvidence === true, log);
+	} else {
+		const serviceSources = this.getNodeParameter('serviceSources', itemIndex, []) as unknown;
+		const parts = graphFilterParts(filters, serviceSources, this.getTimezone());
+		alerts = await graphAlerts(transport, parts, limit, log);
 	}
-	return toOutput(this, itemIndex, alerts);
+
+	// Each alert once (a list that grows while it is read could repeat one).
+	const seen = new Set<unknown>();
+	const unique = alerts.filter((alert) => {
+		if (alert.id === undefined) return true;
+		if (seen.has(alert.id)) return false;
+		seen.add(alert.id);
+		return true;
+	});
+	return toOutput(this, itemIndex, unique);
 }

@@ -11,7 +11,14 @@ import {
 	GRAPH_SERVICE_SOURCES,
 } from '../../helpers/enums';
 
-import { pathId, sendDefenderRequest, type DefenderRequest, type RawResponse, type TransportContext } from '../../transport';
+import {
+	DefenderApiError,
+	pathId,
+	sendDefenderRequest,
+	type DefenderRequest,
+	type RawResponse,
+	type TransportContext,
+} from '../../transport';
 import { canonicalTimestamp } from '../../helpers/timestamps';
 import type { ChangeEnums } from './common';
 
@@ -132,11 +139,44 @@ export interface GraphAlertPageOptions {
 	pageSize?: number;
 	/** Largest `$skip` to send (default and maximum 500). */
 	maxSkip?: number;
+	/**
+	 * The first page, when full, must show its order by itself: at least two creation times (a page of one instant
+	 * shows none, and an API listing in another order would pass it for the newest). Its `$top` is then at least 2.
+	 * Get Many sets it; without it a first page of one instant is taken as it comes.
+	 */
+	requireOrderEvidence?: boolean;
 }
 
 /**
- * Pages through `GET /v1.0/security/alerts_v2`, newest first (`$orderby=createdDateTime desc`), yielding each
- * alert once:
+ * Graph answered in an order the pager cannot use as newest first (a page out of order, or a full first page that
+ * does not show its order): what it yielded may not be the newest alerts. Get Many then reads them by time windows
+ * instead (scan/cursor.ts), which does not depend on the order.
+ */
+export class GraphAlertOrderError extends Error {
+	constructor(
+		message: string,
+		/** Set when Graph had rejected `$orderby` (HTTP 400) and the pages came without it: the reason. */
+		readonly orderbyRejected?: string,
+	) {
+		super(message);
+		this.name = 'GraphAlertOrderError';
+	}
+}
+
+const NEWEST_FIRST = 'createdDateTime desc';
+
+/**
+ * Pages through `GET /v1.0/security/alerts_v2`, newest first, yielding each alert once.
+ *
+ * Order. security-list-alerts_v2 documents `$filter`, `$skip`, `$top` and `$count`, and "the most recent alerts
+ * are displayed at the top of the list"; `$orderby` is not documented. So each request also asks for
+ * `$orderby=createdDateTime desc` (one key), and every page is checked: creation times non-increasing within it
+ * and from the page before. A page out of order throws `GraphAlertOrderError` (the caller falls back to time
+ * windows). Where Graph rejects `$orderby` (HTTP 400), the request is sent once more without it and the rest of
+ * the paging goes without it, relying on the documented newest-first order, still checked page by page; a
+ * second 400 is the real error.
+ *
+ * Paging:
  * - follows `@odata.nextLink` when Graph sends one;
  * - otherwise continues with `$skip` while it stays within Graph's cap;
  * - beyond it, pages by time: `createdDateTime le <oldest seen>` from `$skip` 0. `le` rather than `lt` so that
@@ -159,11 +199,17 @@ export async function* graphAlertPages(
 	let oldest: string | undefined;
 	let oldestCount = 0;
 	let link: Pick<DefenderRequest, 'path' | 'qs'> | undefined;
+	/** Why `$orderby` is no longer sent (Graph rejected it), if it is not. */
+	let orderbyRejected: string | undefined;
+	/** The creation time of the last alert of the page before (in the order Graph listed it). */
+	let previousLast: string | undefined;
+	let pages = 0;
 
 	while (returned < limit) {
 		// A new time window starts with the alerts of the cursor's instant seen already: ask for them too.
 		const overlap = cursor !== undefined && skip === 0 ? oldestCount : 0;
-		const top = Math.min(pageSize, limit - returned + overlap);
+		const wanted = limit - returned + overlap;
+		const top = Math.min(pageSize, pages === 0 && options.requireOrderEvidence ? Math.max(2, wanted) : wanted);
 		let request: Pick<DefenderRequest, 'path' | 'qs'>;
 		if (link) {
 			request = link;
@@ -173,15 +219,32 @@ export async function* graphAlertPages(
 				path: GRAPH_ALERTS_PATH,
 				qs: {
 					$filter: clauses.length ? clauses.join(' and ') : undefined,
-					$orderby: 'createdDateTime desc',
+					$orderby: orderbyRejected ? undefined : NEWEST_FIRST,
 					$top: top,
 					$skip: skip || undefined,
 				},
 			};
 		}
-		const response = await sendGraphRequest(transport, { method: 'GET', ...request });
+		let response: RawResponse;
+		try {
+			response = await sendGraphRequest(transport, { method: 'GET', ...request });
+		} catch (error) {
+			if (!(error instanceof DefenderApiError) || error.status !== 400 || link || request.qs?.$orderby === undefined) throw error;
+			// $orderby is not documented for alerts_v2: without it, Graph lists the most recent first.
+			orderbyRejected = `HTTP 400${error.code ? ` ${error.code}` : ''}: ${error.apiMessage ?? 'no message'}`;
+			request = { ...request, qs: { ...request.qs, $orderby: undefined } };
+			response = await sendGraphRequest(transport, { method: 'GET', ...request });
+		}
 		const body = (response.body ?? {}) as { value?: unknown; '@odata.nextLink'?: unknown };
 		const page = (Array.isArray(body.value) ? body.value : []) as IDataObject[];
+		previousLast = checkNewestFirst(page, previousLast, orderbyRejected);
+		if (pages === 0 && options.requireOrderEvidence && !link && page.length >= top && distinctCreationTimes(page) < 2) {
+			throw new GraphAlertOrderError(
+				`Microsoft Graph's first page of ${page.length} alerts holds fewer than two creation times, so it does not show that it is the newest.`,
+				orderbyRejected,
+			);
+		}
+		pages++;
 
 		const fresh: IDataObject[] = [];
 		for (const alert of page) {
@@ -239,4 +302,28 @@ export async function* graphAlertPages(
 			skip = oldestCount;
 		}
 	}
+}
+
+/**
+ * Checks that `page` lists creation times newest first, also against the page before (`previousLast`); returns the
+ * time of its last alert. Alerts without a valid creation time are no evidence either way.
+ */
+function checkNewestFirst(page: IDataObject[], previousLast: string | undefined, orderbyRejected: string | undefined): string | undefined {
+	let last = previousLast;
+	for (const alert of page) {
+		const created = canonicalTimestamp(alert.createdDateTime);
+		if (created === undefined) continue;
+		if (last !== undefined && created > last) {
+			throw new GraphAlertOrderError(
+				`Microsoft Graph listed alerts_v2 out of newest-first order (alert ${String(alert.id)} created ${created} after one created ${last}).`,
+				orderbyRejected,
+			);
+		}
+		last = created;
+	}
+	return last;
+}
+
+function distinctCreationTimes(page: IDataObject[]): number {
+	return new Set(page.map((alert) => canonicalTimestamp(alert.createdDateTime)).filter((t) => t !== undefined)).size;
 }
