@@ -7,7 +7,8 @@ const { PACKAGE_NAME } = require('./n8n-harness');
 
 const CREDENTIAL_ID = 'mdeEmulatorCred01';
 const WORKFLOW_ID = 'mdeAlertTriage01';
-const INCIDENT_WORKFLOW_ID = 'mdeIncidentTriage01';
+// At most 16 characters: n8n 1.x saves static data (the trigger's cursor) only for IDs that short (isWorkflowIdValid).
+const INCIDENT_WORKFLOW_ID = 'mdeIncidentTri01';
 /** Who the incident triage workflow assigns new incidents to, and the tag it adds. */
 const INCIDENT_ASSIGNEE = 'soc-tier1@contoso.com';
 const INCIDENT_TAG = 'n8n-triaged';

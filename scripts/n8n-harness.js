@@ -1,7 +1,10 @@
 /**
  * Runs a real n8n (the pinned version from n8n-install.js) with this package installed the way users get it:
  * the `npm pack` tarball installed into <user folder>/.n8n/nodes, where n8n's community-node install puts it.
- * Shared by `npm start` (scripts/start.js) and the end-to-end test (test/e2e).
+ * Shared by `npm start` (scripts/start.js) and the end-to-end tests (test/e2e).
+ *
+ * Works with n8n 1.123 and 2.41 (`install(version)`): what differs between them is read from the installed n8n
+ * (`n8nFeatures`), not assumed from the version number.
  */
 'use strict';
 const { execFileSync, spawn } = require('child_process');
@@ -26,12 +29,44 @@ async function freePort() {
 	});
 }
 
+/**
+ * Runs `fn` holding a lock on this clone's dist/ (a directory made atomically beside the clone's name in the temp
+ * folder): the build deletes dist/ first, so two test runs building at once could pack a half-built tree.
+ */
+function withBuildLock(fn) {
+	const lock = path.join(require('os').tmpdir(), `${PACKAGE_NAME}-build-${require('crypto').createHash('sha1').update(REPO).digest('hex').slice(0, 8)}.lock`);
+	const deadline = Date.now() + 10 * 60_000;
+	for (;;) {
+		try {
+			fs.mkdirSync(lock);
+			break;
+		} catch (error) {
+			if (error.code !== 'EEXIST') throw error;
+			let age = 0;
+			try {
+				age = Date.now() - fs.statSync(lock).mtimeMs;
+			} catch {
+				continue; // released meanwhile
+			}
+			if (age > 10 * 60_000 || Date.now() > deadline) fs.rmSync(lock, { recursive: true, force: true }); // stale
+			else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+		}
+	}
+	try {
+		return fn();
+	} finally {
+		fs.rmSync(lock, { recursive: true, force: true });
+	}
+}
+
 /** Builds and packs this package; returns the tarball path. */
 function packPackage(outDir) {
 	fs.mkdirSync(outDir, { recursive: true });
-	execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
-	const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', outDir], { cwd: REPO, encoding: 'utf8' });
-	return path.join(outDir, out.trim().split('\n').pop());
+	return withBuildLock(() => {
+		execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+		const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', outDir], { cwd: REPO, encoding: 'utf8' });
+		return path.join(outDir, out.trim().split('\n').pop());
+	});
 }
 
 /** Installs the tarball as a community package of the n8n user folder (node types `<package>.<name>`). */
@@ -80,6 +115,71 @@ function n8nCli(n8n, options, args) {
 	});
 }
 
+/** The CLI commands the installed n8n has (`import:workflow`, `publish:workflow`, ...), from its dist/commands. */
+function n8nCommands(n8n) {
+	const root = path.join(path.dirname(require.resolve('n8n/package.json', { paths: [n8n.n8nDir] })), 'dist', 'commands');
+	const found = new Set();
+	const walk = (dir, prefix) => {
+		for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+			if (entry.isDirectory()) walk(path.join(dir, entry.name), [...prefix, entry.name]);
+			else if (entry.name.endsWith('.js') && entry.name !== 'base-command.js') found.add([...prefix, entry.name.slice(0, -3)].join(':'));
+		}
+	};
+	walk(root, []);
+	return found;
+}
+
+/** A file of a package as the installed n8n resolves it ('' when the package or file is missing). */
+function n8nPackageFile(n8n, pkg, file) {
+	try {
+		const n8nPackageDir = path.dirname(require.resolve('n8n/package.json', { paths: [n8n.n8nDir] }));
+		const dir = path.dirname(require.resolve(`${pkg}/package.json`, { paths: [n8nPackageDir] }));
+		return fs.readFileSync(path.join(dir, file), 'utf8');
+	} catch {
+		return '';
+	}
+}
+
+/**
+ * What the installed n8n offers that differs between 1.x and 2.x, read from its files:
+ * - version: n8n's package.json version.
+ * - publishCommand: `publish:workflow` (2.x) or `update:workflow` (1.x, `--active=true`) to activate before start.
+ * - pollBudget: poll functions have `getPollBudgetMs()` (n8n-core 2.x PollContext).
+ * - durableCursors: `N8N_POLLER_DURABLE_CURSORS_ENABLED` exists (2.36+; the cursor then lives in `poller_state`).
+ * - publicationService: `N8N_USE_WORKFLOW_PUBLICATION_SERVICE` exists.
+ * - maxWorkflowIdLength: n8n saves a workflow's static data (the trigger's cursor in classic mode) only when the
+ *   workflow ID is at most this long (`isWorkflowIdValid`: 16 in 1.123, 21 in 2.41); longer imported IDs run, but
+ *   their static data is silently never saved.
+ */
+function n8nFeatures(n8n) {
+	const commands = n8nCommands(n8n);
+	const pollContext = n8nPackageFile(n8n, 'n8n-core', 'dist/execution-engine/node-execution-context/poll-context.js');
+	const schedulerConfig = n8nPackageFile(n8n, '@n8n/config', 'dist/configs/scheduler.config.js');
+	const workflowsConfig = n8nPackageFile(n8n, '@n8n/config', 'dist/configs/workflows.config.js');
+	const idCheck = /function isWorkflowIdValid\(id\) \{[^}]*?length <= (\d+)/.exec(n8nPackageFile(n8n, 'n8n', 'dist/utils.js'));
+	return {
+		version: JSON.parse(n8nPackageFile(n8n, 'n8n', 'package.json') || '{}').version,
+		publishCommand: commands.has('publish:workflow') ? 'publish:workflow' : 'update:workflow',
+		pollBudget: /getPollBudgetMs/.test(pollContext),
+		durableCursors: /N8N_POLLER_DURABLE_CURSORS_ENABLED/.test(schedulerConfig),
+		publicationService: /N8N_USE_WORKFLOW_PUBLICATION_SERVICE/.test(workflowsConfig),
+		maxWorkflowIdLength: idCheck ? Number(idCheck[1]) : undefined,
+	};
+}
+
+/**
+ * Activates an imported workflow before n8n starts: `publish:workflow --id` where n8n has it (2.x), otherwise
+ * `update:workflow --id --active=true` (1.x). Returns the command used.
+ */
+function publishWorkflow(n8n, options, id) {
+	if (n8nCommands(n8n).has('publish:workflow')) {
+		n8nCli(n8n, options, ['publish:workflow', `--id=${id}`]);
+		return 'publish:workflow';
+	}
+	n8nCli(n8n, options, ['update:workflow', `--id=${id}`, '--active=true']);
+	return 'update:workflow';
+}
+
 async function httpJson(url, { method = 'GET', body, headers = {} } = {}) {
 	const response = await fetch(url, {
 		method,
@@ -124,8 +224,10 @@ async function startN8n(n8n, options) {
 			throw new Error(`n8n not ready after ${options.startTimeoutMs ?? 180_000} ms:\n${logs.join('').slice(-4000)}`);
 		}
 		try {
+			// Readiness says the database is migrated; n8n 1.x answers it before its REST controllers are registered
+			// (`Cannot POST /rest/owner/setup`), so also wait until /rest/login is routed (401 without a cookie).
 			const ready = await fetch(`${url}/healthz/readiness`);
-			if (ready.status === 200) break;
+			if (ready.status === 200 && (await fetch(`${url}/rest/login`)).status !== 404) break;
 		} catch {
 			/* not listening yet */
 		}
@@ -154,6 +256,10 @@ async function ownerCookie(url, owner) {
 			method: 'POST',
 			body: { emailOrLdapLoginId: owner.email, password: owner.password },
 		});
+	}
+	if (response.status === 400) {
+		// Older n8n versions took `email` instead of `emailOrLdapLoginId`.
+		response = await httpJson(`${url}/rest/login`, { method: 'POST', body: { email: owner.email, password: owner.password } });
 	}
 	const cookie = (response.headers.get('set-cookie') || '').match(/n8n-auth=[^;]+/)?.[0];
 	if (!cookie) throw new Error(`owner setup/login failed: HTTP ${response.status} ${JSON.stringify(response.json)}`);
@@ -215,7 +321,10 @@ module.exports = {
 	install,
 	installCommunityPackage,
 	n8nCli,
+	n8nCommands,
+	n8nFeatures,
 	ownerCookie,
 	packPackage,
+	publishWorkflow,
 	startN8n,
 };

