@@ -1,10 +1,10 @@
 /**
  * Incidents with their alerts, when `$expand=alerts` fails. Microsoft documents `$expand=alerts` on the incident
  * list (security-list-incidents), but on large tenants it has answered HTTP 500 for good (elastic/integrations
- * #18144), which stalled another product's cursor. Here a page whose `$expand=alerts` request fails with a 5xx
+ * #18144), which stalled another product's cursor. Here a page whose `$expand=alerts` request fails with
  * HTTP 500 (after the transport's retries; 502–504 and 429 are outages, which fail the poll as before) is
- * read again without it, and each incident's alerts are then read from
- * alerts_v2 with `incidentId eq '<id>'`. That filter is not in alerts_v2's documented list (assignedTo,
+ * read again without it, and the alerts of the incidents to be emitted are then read from alerts_v2 with
+ * `incidentId eq '<id>'` (20 incidents a request, or-ed). That filter is not in alerts_v2's documented list (assignedTo,
  * classification, determination, createdDateTime, lastUpdateDateTime, severity, serviceSource, status), so it
  * is checked at run time: if the API rejects it (400), the incidents go out without alerts, each saying why in
  * `_alertsUnavailable`. The fallback is kept in the trigger's state and `$expand=alerts` is tried again after
@@ -40,6 +40,8 @@ export interface AlertsFallback {
 const ALERTS_PATH = '/v1.0/security/alerts_v2';
 /** alerts_v2 pages hold at most 1,000 alerts (Graph security constraints); more in one incident are not read. */
 const ALERTS_TOP = 1000;
+/** Incidents whose alerts one alerts_v2 request asks for (`incidentId eq … or …`; a short URL, few requests). */
+const ALERTS_BATCH = 20;
 
 const byCreation = (a: IDataObject, b: IDataObject): number =>
 	String(a.createdDateTime ?? '').localeCompare(String(b.createdDateTime ?? '')) || String(a.id ?? '').localeCompare(String(b.id ?? ''));
@@ -134,29 +136,52 @@ export class IncidentPageReader {
 	}
 
 	private async addAlerts(incidents: IDataObject[]): Promise<void> {
+		const wanted = incidents.filter((incident) => this.wanted(incident));
+		// A batch of incidents per request (Graph allows 150 requests a minute on /security): their alerts are
+		// told apart by incidentId.
+		for (let i = 0; i < wanted.length; i += ALERTS_BATCH) await this.addAlertsOf(wanted.slice(i, i + ALERTS_BATCH));
+	}
+
+	/** The alerts of these incidents, in one request while they fit in a page; a full page is asked again in halves. */
+	private async addAlertsOf(incidents: IDataObject[]): Promise<void> {
+		const fallback = this.fallback as AlertsFallback;
+		const unavailable = () =>
+			`$expand=alerts failed (${fallback.reason}) and alerts_v2 cannot filter by incidentId (${fallback.alertsReason ?? 'rejected'})`;
+		if (fallback.alerts === 'none') {
+			for (const incident of incidents) incident[ALERTS_UNAVAILABLE_KEY] = unavailable();
+			return;
+		}
+		const ids = incidents.map((incident) => String(incident.id ?? ''));
+		const clauses = ids.map((id) => `incidentId eq ${odataString(id)}`);
+		let alerts: IDataObject[];
+		try {
+			const response = await sendDefenderRequest(this.transport, {
+				api: 'graph',
+				method: 'GET',
+				path: ALERTS_PATH,
+				headers: this.source.headers,
+				qs: { $filter: clauses.length === 1 ? clauses[0] : `(${clauses.join(' or ')})`, $top: ALERTS_TOP },
+			});
+			alerts = pageItems(response);
+		} catch (error) {
+			if (!(error instanceof DefenderApiError) || error.status !== 400) throw error;
+			fallback.alerts = 'none';
+			fallback.alertsReason = describe(error);
+			this.started = `${fallback.reason}; alerts_v2 rejected the incidentId filter too (${fallback.alertsReason})`;
+			for (const incident of incidents) incident[ALERTS_UNAVAILABLE_KEY] = unavailable();
+			return;
+		}
+		if (alerts.length >= ALERTS_TOP && incidents.length > 1) {
+			const half = Math.ceil(incidents.length / 2);
+			await this.addAlertsOf(incidents.slice(0, half));
+			await this.addAlertsOf(incidents.slice(half));
+			return;
+		}
 		for (const incident of incidents) {
-			if (!this.wanted(incident)) continue;
-			const fallback = this.fallback as AlertsFallback;
-			if (fallback.alerts === 'none') {
-				incident[ALERTS_UNAVAILABLE_KEY] = `$expand=alerts failed (${fallback.reason}) and alerts_v2 cannot filter by incidentId (${fallback.alertsReason ?? 'rejected'})`;
-				continue;
-			}
-			try {
-				const response = await sendDefenderRequest(this.transport, {
-					api: 'graph',
-					method: 'GET',
-					path: ALERTS_PATH,
-					headers: this.source.headers,
-					qs: { $filter: `incidentId eq ${odataString(String(incident.id ?? ''))}`, $top: ALERTS_TOP },
-				});
-				// In creation order, as the incident lists them (alerts_v2 itself lists the newest first).
-				incident.alerts = pageItems(response).sort(byCreation);
-			} catch (error) {
-				if (!(error instanceof DefenderApiError) || error.status !== 400) throw error;
-				fallback.alerts = 'none';
-				fallback.alertsReason = describe(error);
-				this.started = `${fallback.reason}; alerts_v2 rejected the incidentId filter too (${fallback.alertsReason})`;
-				incident[ALERTS_UNAVAILABLE_KEY] = `$expand=alerts failed (${fallback.reason}) and alerts_v2 cannot filter by incidentId (${fallback.alertsReason})`;
+			// In creation order, as the incident lists them (alerts_v2 itself lists the newest first).
+			incident.alerts = alerts.filter((alert) => String(alert.incidentId ?? '') === String(incident.id ?? '')).sort(byCreation);
+			if (alerts.length >= ALERTS_TOP) {
+				incident[ALERTS_UNAVAILABLE_KEY] = `only the first ${ALERTS_TOP} alerts of this incident could be read (alerts_v2 pages hold at most ${ALERTS_TOP})`;
 			}
 		}
 	}
