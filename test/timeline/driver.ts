@@ -287,7 +287,7 @@ export async function runTimeline(emu: Emulator, o: TimelineOptions): Promise<Ti
 	for (const entry of emu.requestLog) {
 		if (entry.realTime < logFrom) continue;
 		if (entry.fault) report.faultsByKind[entry.fault] = (report.faultsByKind[entry.fault] ?? 0) + 1;
-		if (LIST_REQUEST.test(`${entry.method} ${entry.path}`) && !(entry.query.$filter ?? '').startsWith('incidentId eq ')) {
+		if (LIST_REQUEST.test(`${entry.method} ${entry.path}`) && !/^\(?incidentId eq /.test(entry.query.$filter ?? '')) {
 			report.maxPageTop = Math.max(report.maxPageTop, Number(entry.query.$top ?? 0));
 		}
 	}
