@@ -6,7 +6,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { DeadlineError, DefenderApiError, sendDefenderRequest, type RawResponse, type TransportContext } from '../transport';
-import type { CursorScan, PageQuery } from './cursor';
+import { CursorScan, type PageQuery } from './cursor';
 import { pageSelection, type ScanSource } from './sources';
 
 export type ListQuery = Record<string, string | number | undefined>;
@@ -103,4 +103,45 @@ export async function runScan(
 		scan.accept(answer.items, request.matches);
 	}
 	return { requests };
+}
+
+/** Where a list operation's scan starts without a lower bound. */
+export const SCAN_EPOCH = '1970-01-01T00:00:00.0000000Z';
+
+/**
+ * Every item `request` matches from `floor` on, for the list operations (Get Many): the trigger's scan with no
+ * batch cap and no look-back, oldest first (callers sort). It neither repeats nor skips an item whatever order the
+ * API answers in and stays within `$top`/`$skip` caps. With `orderbyRejected` (the API already answered `$orderby`
+ * with a 400) it never asks for `$orderby`. An instant holding more than a page plus the largest `$skip` fails.
+ */
+export async function scanEverything(
+	transport: TransportContext,
+	request: ScanRequest,
+	floor: string = SCAN_EPOCH,
+	orderbyRejected?: string,
+): Promise<IDataObject[]> {
+	const { source } = request;
+	const fields = source.fields(false);
+	const scan = new CursorScan(
+		undefined,
+		{
+			triggerOnUpdates: false,
+			lookbackMs: 0,
+			// Everything: the scan reads oldest first, and a Limit wants the newest.
+			maxAlerts: Number.MAX_SAFE_INTEGER,
+			maxPageSize: source.maxPageSize,
+			maxSkip: source.maxSkip,
+			changeMemory: 0,
+			fields,
+		},
+		floor,
+	);
+	if (orderbyRejected) scan.rejectOrder(orderbyRejected);
+	await runScan(transport, scan, fields.cursor, request);
+	if (scan.stats.instantsCut > 0) {
+		throw new Error(
+			`More ${source.noun}s were created in one instant than Microsoft Graph's $top and $skip limits (${source.maxPageSize} + ${source.maxSkip ?? 0}) can reach, so some could not be read. Narrow the filters (e.g. by status or severity).`,
+		);
+	}
+	return scan.emissions.map((emission) => emission.alert as IDataObject);
 }

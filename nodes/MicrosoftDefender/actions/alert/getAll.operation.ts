@@ -22,8 +22,7 @@ import {
 import { anyOf } from '../../helpers/odata';
 import { canonicalTimestamp } from '../../helpers/timestamps';
 import { requireText, splitList } from '../../helpers/validation';
-import { CursorScan } from '../../scan/cursor';
-import { listPage, runScan } from '../../scan/run';
+import { listPage, scanEverything } from '../../scan/run';
 import { graphAlertSource, mdeAlertSource, type ScanSource } from '../../scan/sources';
 import { InvalidInputError, odataString, type TransportContext } from '../../transport';
 import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
@@ -331,9 +330,6 @@ export function buildGraphAlertFilter(filters: IDataObject, serviceSources: unkn
 // ---------------------------------------------------------------------------------------------
 // Reading the list
 
-/** Where a scan without Created After starts. */
-const EPOCH = '1970-01-01T00:00:00.0000000Z';
-
 type Log = (message: string) => void;
 
 /** A filter bound as the scan takes it (canonical: UTC, 7 fractional digits). */
@@ -394,34 +390,14 @@ async function scanAll(
 	extraQuery: Record<string, string>,
 	orderbyRejected: string | undefined,
 ): Promise<IDataObject[]> {
-	const fields = source.fields(false);
-	const scan = new CursorScan(
-		undefined,
-		{
-			triggerOnUpdates: false,
-			lookbackMs: 0,
-			// Everything: the scan reads oldest first, and a Limit wants the newest.
-			maxAlerts: Number.MAX_SAFE_INTEGER,
-			maxPageSize: source.maxPageSize,
-			maxSkip: source.maxSkip,
-			changeMemory: 0,
-			fields,
-		},
-		parts.created.after ? canonicalBound(parts.created.after, 'Created After') : EPOCH,
-	);
-	if (orderbyRejected) scan.rejectOrder(orderbyRejected);
+	const cursor = source.fields(false).cursor;
 	const before = parts.created.before ? canonicalBound(parts.created.before, 'Created Before') : undefined;
-	await runScan(transport, scan, fields.cursor, {
-		source,
-		filterClauses: [...parts.head, ...(before ? [`${fields.cursor} lt ${before}`] : []), ...parts.tail],
-		extraQuery,
-	});
-	if (scan.stats.instantsCut > 0) {
-		throw new Error(
-			`More alerts were created in one instant than Microsoft Graph's $top and $skip limits (${source.maxPageSize} + ${source.maxSkip ?? 0}) can reach, so some could not be read. Narrow the filters (e.g. by status or severity).`,
-		);
-	}
-	return scan.emissions.map((emission) => emission.alert as IDataObject);
+	return await scanEverything(
+		transport,
+		{ source, filterClauses: [...parts.head, ...(before ? [`${cursor} lt ${before}`] : []), ...parts.tail], extraQuery },
+		parts.created.after ? canonicalBound(parts.created.after, 'Created After') : undefined,
+		orderbyRejected,
+	);
 }
 
 /**

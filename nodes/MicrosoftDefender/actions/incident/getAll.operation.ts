@@ -24,9 +24,8 @@ import {
 } from '../../helpers/enums';
 import { canonicalTimestamp } from '../../helpers/timestamps';
 import { requireText } from '../../helpers/validation';
-import { CursorScan } from '../../scan/cursor';
 import { IncidentPageReader } from '../../scan/incidentAlerts';
-import { listPage, runScan, type ListQuery } from '../../scan/run';
+import { listPage, scanEverything, type ListQuery } from '../../scan/run';
 import { graphIncidentSource, type ScanFilters } from '../../scan/sources';
 import { InvalidInputError, type TransportContext } from '../../transport';
 import { filterDateTime, filterValues } from '../alert/common';
@@ -35,9 +34,6 @@ import { includeAlertsProperty, withIncidentPermission } from './common';
 
 /** Largest `$top` Graph's incident list accepts. */
 export const INCIDENT_MAX_TOP = 50;
-
-/** Where a scan without Created After starts. */
-const EPOCH = '1970-01-01T00:00:00.0000000Z';
 
 const properties: INodeProperties[] = [
 	...returnAllOrLimit.map((p) =>
@@ -227,37 +223,20 @@ async function firstPage(
 /** Every matching incident, through the trigger's scan (time windows on createdDateTime; any page order). */
 async function scanAll(transport: TransportContext, query: IncidentQuery, includeAlerts: boolean): Promise<IDataObject[]> {
 	const source = graphIncidentSource;
-	const fields = source.fields(false);
-	const scan = new CursorScan(
-		undefined,
-		{
-			triggerOnUpdates: false,
-			lookbackMs: 0,
-			// Everything: the scan reads oldest first, and a Limit wants the newest.
-			maxAlerts: Number.MAX_SAFE_INTEGER,
-			maxPageSize: source.maxPageSize,
-			maxSkip: source.maxSkip,
-			changeMemory: 0,
-			fields,
-		},
-		query.createdAfter ?? EPOCH,
-	);
 	const reader = includeAlerts ? new IncidentPageReader(transport, source, undefined, Date.now()) : undefined;
-	await runScan(transport, scan, fields.cursor, {
-		source,
-		filterClauses: [
-			...source.filterClauses(query.filters),
-			...(query.createdBefore ? [`createdDateTime lt ${query.createdBefore}`] : []),
-		],
-		extraQuery: source.extraQuery({ includeAlerts }),
-		readPage: reader?.read,
-	});
-	if (scan.stats.instantsCut > 0) {
-		throw new Error(
-			`More incidents were created in one instant than Microsoft Graph's $top and $skip limits (50 + 500) can reach, so some could not be read. Narrow the filters (e.g. by status or severity).`,
-		);
-	}
-	return scan.emissions.map((emission) => emission.alert as IDataObject);
+	return await scanEverything(
+		transport,
+		{
+			source,
+			filterClauses: [
+				...source.filterClauses(query.filters),
+				...(query.createdBefore ? [`createdDateTime lt ${query.createdBefore}`] : []),
+			],
+			extraQuery: source.extraQuery({ includeAlerts }),
+			readPage: reader?.read,
+		},
+		query.createdAfter,
+	);
 }
 
 export async function execute(
