@@ -84,8 +84,11 @@ function installCommunityPackage(userFolder, tarball) {
 
 function n8nEnv(n8n, options) {
 	const env = { ...process.env };
-	// Inherited test-runner variables (jest sets NODE_ENV=test) change n8n's behaviour: start from production.
-	for (const key of Object.keys(env)) if (key.startsWith('JEST') || key.startsWith('N8N_')) delete env[key];
+	// Inherited test-runner variables (jest sets NODE_ENV=test) and n8n settings (database, queue) change n8n's
+	// behaviour: start from production, with only what `options` sets.
+	for (const key of Object.keys(env)) {
+		if (key.startsWith('JEST') || key.startsWith('N8N_') || key.startsWith('DB_') || key.startsWith('QUEUE_')) delete env[key];
+	}
 	return {
 		...env,
 		NODE_ENV: 'production',
@@ -311,6 +314,7 @@ function queryDatabase(n8n, userFolder, sql) {
 }
 
 module.exports = {
+	n8nEnv,
 	queryDatabase,
 	PACKAGE_NAME,
 	REPO,

@@ -15,31 +15,8 @@ const path = require('path');
 const harness = require('./n8n-harness');
 const services = require('./services');
 
-/** The environment n8n-harness gives `n8n start`, for any n8n command (n8n-harness does not export it). */
-function processEnv(n8n, options) {
-	const env = { ...process.env };
-	for (const key of Object.keys(env)) {
-		if (key.startsWith('JEST') || key.startsWith('N8N_') || key.startsWith('DB_') || key.startsWith('QUEUE_')) delete env[key];
-	}
-	return {
-		...env,
-		NODE_ENV: 'production',
-		PATH: `${path.dirname(n8n.nodeBin)}:${process.env.PATH}`,
-		N8N_USER_FOLDER: options.userFolder,
-		N8N_PORT: String(options.port ?? 5678),
-		N8N_LISTEN_ADDRESS: '127.0.0.1',
-		N8N_RUNNERS_BROKER_PORT: String(options.brokerPort ?? 5679),
-		N8N_DIAGNOSTICS_ENABLED: 'false',
-		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
-		N8N_TEMPLATES_ENABLED: 'false',
-		N8N_PERSONALIZATION_ENABLED: 'false',
-		N8N_SECURE_COOKIE: 'false',
-		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
-		N8N_LOG_LEVEL: options.logLevel ?? 'info',
-		NODE_EXTRA_CA_CERTS: options.caCertPath,
-		...(options.env ?? {}),
-	};
-}
+/** The environment n8n-harness gives `n8n start`, for any n8n command. */
+const processEnv = harness.n8nEnv;
 
 /**
  * installCommunityPackage (n8n-harness: `npm install <tarball>` into <user folder>/.n8n/nodes), cached: the installed
