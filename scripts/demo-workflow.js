@@ -3,7 +3,11 @@
  * emulator, as n8n's `import:workflow` / `import:credentials` take them. Used by `npm start` and the end-to-end test.
  */
 'use strict';
-const { PACKAGE_NAME } = require('./n8n-harness');
+const fs = require('fs');
+const path = require('path');
+const harness = require('./n8n-harness');
+
+const { PACKAGE_NAME } = harness;
 
 const CREDENTIAL_ID = 'mdeEmulatorCred01';
 const WORKFLOW_ID = 'mdeAlertTriage01';
@@ -229,7 +233,28 @@ function incidentTriageWorkflow({ assignee = INCIDENT_ASSIGNEE, tag = INCIDENT_T
 	};
 }
 
+/**
+ * Imports the emulator credential and both demo workflows into a stopped n8n (user folder `options.userFolder`) and
+ * publishes the workflows, so they poll as soon as n8n starts. `dir` keeps the import files. Used by `npm start`
+ * and the editor test.
+ */
+function importDemo(n8nPaths, options, emu, dir) {
+	fs.mkdirSync(dir, { recursive: true });
+	const credentials = path.join(dir, 'credentials.json');
+	fs.writeFileSync(credentials, JSON.stringify([emulatorCredential(emu)]));
+	harness.n8nCli(n8nPaths, options, ['import:credentials', `--input=${credentials}`]);
+	for (const [file, workflow] of [
+		['workflow.json', triageWorkflow()],
+		['incident-workflow.json', incidentTriageWorkflow()],
+	]) {
+		fs.writeFileSync(path.join(dir, file), JSON.stringify(workflow));
+		harness.n8nCli(n8nPaths, options, ['import:workflow', `--input=${path.join(dir, file)}`]);
+		harness.publishWorkflow(n8nPaths, options, workflow.id);
+	}
+}
+
 module.exports = {
+	importDemo,
 	CREDENTIAL_ID,
 	WORKFLOW_ID,
 	INCIDENT_WORKFLOW_ID,

@@ -158,6 +158,21 @@ async function aptInstall(packages, timings) {
 	}
 }
 
+// ------------------------------------------------------------------------------------------------------ Chromium
+
+/**
+ * Debian's Chromium for the editor test (registry packages that download their own browser cannot reach the
+ * internet here), with the Liberation fonts so screenshots render text as on a desktop. Returns its path.
+ */
+async function ensureChromium(timings = []) {
+	const found = which('chromium');
+	if (found) return found;
+	await aptInstall(['chromium', 'fonts-liberation'], timings);
+	const installed = which('chromium');
+	if (!installed) throw new Error('apt-get installed chromium, but no chromium binary is on the PATH');
+	return installed;
+}
+
 // --------------------------------------------------------------------------------------------------- PostgreSQL
 
 /** The newest PostgreSQL server Debian's packages installed (/usr/lib/postgresql/<major>/bin), if any. */
@@ -460,7 +475,7 @@ async function startRedis(options) {
 	};
 }
 
-module.exports = { ensurePostgres, ensureRedis, templateDatabase, aptInstall, freePort, alive, BASE_DIR };
+module.exports = { ensureChromium, ensurePostgres, ensureRedis, templateDatabase, aptInstall, freePort, alive, BASE_DIR };
 
 if (require.main === module) {
 	(async () => {

@@ -61,19 +61,7 @@ async function main() {
 		logFile: path.join(DEMO_DIR, 'n8n.log'),
 	};
 	step('Importing the credential and the "Defender alert triage" and "Defender incident triage" workflows');
-	const files = path.join(DEMO_DIR, 'import');
-	fs.mkdirSync(files, { recursive: true });
-	fs.writeFileSync(path.join(files, 'credentials.json'), JSON.stringify([demo.emulatorCredential(emu)]));
-	harness.n8nCli(n8nPaths, options, ['import:credentials', `--input=${path.join(files, 'credentials.json')}`]);
-	const workflows = [
-		{ file: 'workflow.json', workflow: demo.triageWorkflow() },
-		{ file: 'incident-workflow.json', workflow: demo.incidentTriageWorkflow() },
-	];
-	for (const { file, workflow } of workflows) {
-		fs.writeFileSync(path.join(files, file), JSON.stringify(workflow));
-		harness.n8nCli(n8nPaths, options, ['import:workflow', `--input=${path.join(files, file)}`]);
-		harness.n8nCli(n8nPaths, options, ['publish:workflow', `--id=${workflow.id}`]);
-	}
+	demo.importDemo(n8nPaths, options, emu, path.join(DEMO_DIR, 'import'));
 
 	step(`Starting n8n (log: ${options.logFile})`);
 	const n8n = await harness.startN8n(n8nPaths, options);

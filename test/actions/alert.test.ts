@@ -529,7 +529,7 @@ describe('alert: list search', () => {
 		return loadOptionsContextFor(h, 'alertId');
 	}
 
-	it('lists the newest alerts as "title (severity, status)", matches titles, and looks up a full ID', async () => {
+	it('lists the newest alerts as "title on host (severity, status)", matches titles, and looks up a full ID', async () => {
 		const marker = `Marker ${unique()}`;
 		const future = new Date(Date.now() + 3_600_000).toISOString();
 		const alert = emu.alerts.create({ title: `${marker} credential dumping`, severity: 'High', status: 'InProgress', alertCreationTime: future });
@@ -540,7 +540,7 @@ describe('alert: list search', () => {
 		expect(apiCalls(start).map((c) => [c.method, c.path, c.query])).toEqual([
 			['GET', '/api/alerts', { $orderby: 'alertCreationTime desc', $top: '100' }],
 		]);
-		expect(newest.results[0]).toEqual({ name: `${marker} credential dumping (High, InProgress)`, value: alert.id });
+		expect(newest.results[0]).toEqual({ name: `${marker} credential dumping on ${String(alert.computerDnsName).split('.')[0]} (High, InProgress)`, value: alert.id });
 
 		start = mark();
 		const matched = await searchAlerts.call(context, marker.toLowerCase());
@@ -551,11 +551,11 @@ describe('alert: list search', () => {
 			{ $orderby: 'alertCreationTime desc', $top: '500', $skip: '500' },
 		]);
 		expect(matched.paginationToken).toBe('1000');
-		expect(matched.results).toEqual([{ name: `${marker} credential dumping (High, InProgress)`, value: alert.id }]);
+		expect(matched.results).toEqual([{ name: `${marker} credential dumping on ${String(alert.computerDnsName).split('.')[0]} (High, InProgress)`, value: alert.id }]);
 
 		start = mark();
 		const exact = await searchAlerts.call(context, alert.id);
 		expect(apiCalls(start).map((c) => [c.method, c.path])).toEqual([['GET', `/api/alerts/${alert.id}`]]);
-		expect(exact.results).toEqual([{ name: `${marker} credential dumping (High, InProgress)`, value: alert.id }]);
+		expect(exact.results).toEqual([{ name: `${marker} credential dumping on ${String(alert.computerDnsName).split('.')[0]} (High, InProgress)`, value: alert.id }]);
 	});
 });

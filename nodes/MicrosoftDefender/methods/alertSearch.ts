@@ -17,9 +17,18 @@ const MAX_PAGES_PER_CALL = 2;
 /** Enough matches to fill the dropdown; more are loaded when the user scrolls. */
 const ENOUGH_MATCHES = 20;
 
+/**
+ * "title on host (severity, status)": the same detection fires on many machines, so the title alone does not tell
+ * two entries apart; the host is the first label of `computerDnsName` (MDE alerts; Graph alerts name devices only in
+ * their evidence).
+ */
 function toItem(alert: IDataObject): INodeListSearchItems {
 	const title = typeof alert.title === 'string' && alert.title ? alert.title : String(alert.id);
-	return { name: `${title} (${String(alert.severity ?? '?')}, ${String(alert.status ?? '?')})`, value: String(alert.id) };
+	const host = typeof alert.computerDnsName === 'string' && alert.computerDnsName ? alert.computerDnsName.split('.')[0] : '';
+	return {
+		name: `${title}${host ? ` on ${host}` : ''} (${String(alert.severity ?? '?')}, ${String(alert.status ?? '?')})`,
+		value: String(alert.id),
+	};
 }
 
 /** Where an alert source lists and gets alerts, and how it checks an id. */

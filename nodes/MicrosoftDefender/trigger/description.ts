@@ -95,6 +95,7 @@ export const triggerProperties: INodeProperties[] = [
 		default: [],
 		description:
 			'Alert categories to trigger on. Empty means all. Alerts must match every field that has a selection.',
+		hint: 'Statuses, Severities and Categories left empty match every alert',
 	},
 	{
 		displayName: 'Other Categories',
@@ -123,6 +124,7 @@ export const triggerProperties: INodeProperties[] = [
 		options: INCIDENT_SEVERITIES,
 		default: [],
 		description: 'Incident severities to trigger on. Empty means all.',
+		hint: 'Incident Statuses and Severities left empty match every incident',
 	},
 	{
 		displayName: 'Max Historical Poll Start',
@@ -130,6 +132,7 @@ export const triggerProperties: INodeProperties[] = [
 		type: 'string',
 		default: '1 day ago',
 		placeholder: '30 days ago',
+		hint: 'Where the first poll starts: "30 days ago", "12 hours ago" or an ISO date. Empty: from activation on.',
 		description:
 			'How far back the first poll goes, and the furthest back any later poll goes after n8n was down: a relative time read at each poll in the workflow\'s time zone ("30 days ago", "12 hours ago", "yesterday"), reaching back at least the Ingestion Look-Back plus the time between polls (so not "today" or "now"), or an ISO 8601 date (without an offset, in the workflow\'s time zone). Empty: from activation on.',
 	},
