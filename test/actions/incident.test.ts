@@ -720,7 +720,8 @@ describe('incident: node description', () => {
 	it('lists Incident among the resources, alphabetically, and names incidents in the node description', () => {
 		const resource = description.properties.find((p) => p.name === 'resource')!;
 		const names = (resource.options as Array<{ name: string }>).map((o) => o.name);
-		expect(names).toEqual([...names].sort());
+		// Case-insensitive, as the n8n lint rule orders options ("Indicator" before "IP Address").
+		expect(names).toEqual([...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())));
 		expect(names).toContain('Incident');
 		expect(description.description).toMatch(/incidents/);
 	});

@@ -9,7 +9,8 @@
  */
 import { BodyReader } from './body';
 import { Clock, timestampToMs, toTimestamp } from './clock';
-import { completeAlert, DOMAIN, generateAlert, generateEvidence, hash32, md5Of, Rng, USERS } from './data';
+import { completeAlert, DOMAIN, generateAlert, generateEvidence, hash32, Rng, USERS } from './data';
+import { urlHost } from './entities';
 import { ApiError, notFound } from './errors';
 import type { MachineStore } from './machines';
 import { MACHINE_READ_ROLES } from './machines';
@@ -328,37 +329,16 @@ export function applyAlertUpdate(state: EmulatorState, alert: Alert, patch: Part
 // ---------------------------------------------------------------------------------------------
 // Related entities (reference §2.5), derived from evidence
 
-function relatedFiles(evidence: Evidence[], alert: Alert): Array<Record<string, unknown>> {
-	const seen = new Set<string>();
-	const files: Array<Record<string, unknown>> = [];
+/** The files of an alert's File and Process evidence, each as `GET /api/files/{sha1}` profiles it (entities.ts). */
+function relatedFiles(state: EmulatorState, evidence: Evidence[]): Array<Record<string, unknown>> {
+	const sha1s = new Set<string>();
 	for (const e of evidence) {
-		if ((e.entityType !== 'File' && e.entityType !== 'Process') || !e.sha1 || seen.has(e.sha1)) continue;
-		seen.add(e.sha1);
-		const rng = new Rng(hash32(e.sha1));
-		const system = /\\(windows|program files)/i.test(e.filePath ?? '');
-		const malicious = e.entityType === 'File' && !system;
-		const firstSeen = rng.timestamp(Date.parse('2019-01-01T00:00:00Z'), Date.parse(alert.alertCreationTime) - 86400000);
-		files.push({
-			sha1: e.sha1,
-			sha256: e.sha256,
-			md5: md5Of(e.sha1),
-			globalPrevalence: system ? rng.int(1000000, 900000000) : rng.int(1, 40),
-			globalFirstObserved: firstSeen,
-			globalLastObserved: alert.lastEventTime ?? alert.alertCreationTime,
-			size: rng.int(20000, 5000000),
-			fileType: null,
-			isPeFile: /\.(exe|dll|sys)$/i.test(e.fileName ?? ''),
-			filePublisher: system ? 'Microsoft Corporation' : null,
-			fileProductName: system ? 'Microsoft® Windows® Operating System' : null,
-			signer: system ? 'Microsoft Windows' : null,
-			issuer: system ? 'Microsoft Windows Production PCA 2011' : null,
-			signerHash: system ? md5Of('Microsoft Windows') + 'a1b2c3d4' : null,
-			isValidCertificate: system,
-			determinationType: malicious ? 'Malware' : 'Unknown',
-			determinationValue: malicious ? alert.threatName ?? '' : '',
-		});
+		if ((e.entityType === 'File' || e.entityType === 'Process') && e.sha1) sha1s.add(e.sha1.toLowerCase());
 	}
-	return files;
+	return [...sha1s].flatMap((sha1) => {
+		const file = state.entities.file(sha1);
+		return file ? [{ ...file }] : [];
+	});
 }
 
 function relatedUser(alert: Alert, state: EmulatorState): Record<string, unknown> | null {
@@ -463,7 +443,7 @@ export function registerAlertRoutes(router: Router, state: EmulatorState): void 
 		roles: ['File.Read.All'],
 		handler: ({ params }) => {
 			const alert = findAlert(params.id);
-			return { status: 200, json: { '@odata.context': context('Files'), value: relatedFiles(alerts.evidenceOf(alert), alert) } };
+			return { status: 200, json: { '@odata.context': context('Files'), value: relatedFiles(state, alerts.evidenceOf(alert)) } };
 		},
 	});
 
@@ -486,12 +466,9 @@ export function registerAlertRoutes(router: Router, state: EmulatorState): void 
 		handler: ({ params }) => {
 			const hosts = new Set<string>();
 			for (const e of alerts.evidenceOf(findAlert(params.id))) {
-				if (!e.url) continue;
-				try {
-					hosts.add(new URL(e.url).host);
-				} catch {
-					hosts.add(e.url);
-				}
+				// The same host the Domain APIs (entities.ts) know the domain by.
+				const host = e.url ? urlHost(e.url) : undefined;
+				if (host) hosts.add(host);
 			}
 			return { status: 200, json: { '@odata.context': context('Domains'), value: Array.from(hosts, (host) => ({ host })) } };
 		},

@@ -29,6 +29,9 @@ export const MDE_ROLES = [
 	'Ip.Read.All',
 	'URL.Read.All',
 	'User.Read.All',
+	'Vulnerability.Read.All',
+	'Software.Read.All',
+	'SecurityRecommendation.Read.All',
 ] as const;
 export const GRAPH_ROLES = ['SecurityAlert.ReadWrite.All', 'SecurityIncident.ReadWrite.All', 'ThreatHunting.Read.All'] as const;
 

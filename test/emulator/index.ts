@@ -8,10 +8,12 @@
 import type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from './alerts';
 import { registerAdminRoutes } from './admin';
 import { DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID, type AddClientOptions, type ClientCredentials } from './entra';
+import type { DomainStats, FileEntity, FileStats, IpStats } from './entities';
 import type { FaultSpec, RandomFaultSpec } from './faults';
 import { readIncidentPatch, type Incident, type IncidentComment, type IncidentEntry, type IncidentPatch, type IncidentUpdateOptions } from './incidents';
 import { actionSchema, machineSchema, packageBytes } from './machines';
 import { indicatorSchema, readIndicator } from './indicators';
+import type { Investigation, InvestigationOutcome } from './investigations';
 import {
 	DEFAULT_LINK_TTL_MS,
 	readLiveResponseRequest,
@@ -27,6 +29,7 @@ import { DEFAULT_API_PROFILE, toApiProfile, type ApiProfile } from './profiles';
 import { EmulatorServer } from './server';
 import type { RequestLogEntry, StatsSnapshot } from './stats';
 import { ensureCa } from './tls';
+import type { TvmAssessmentRow, TvmCounts, TvmMachineReference, TvmMissingKb, TvmRecommendation, TvmSoftware, TvmVulnerability } from './tvm';
 import type { Alert, AlertWithEvidence, Indicator, Machine, MachineAction, MachineActionOutcome, MachineActionType } from './types';
 
 export interface EmulatorOptions {
@@ -180,6 +183,40 @@ export interface Emulator {
 	};
 
 	/**
+	 * Files, IP addresses, domains and users as the entity APIs serve them (entities.ts): derived from the visible
+	 * alerts' evidence and their machines. Hashes, addresses, domains and account names match case-insensitively.
+	 */
+	readonly entities: {
+		/** `GET /api/files/{hash}` (SHA-1, SHA-256 or MD5); undefined when no visible alert has the file. */
+		file(hash: string): FileEntity | undefined;
+		/** `GET /api/files/{hash}/stats` (SHA-1 or SHA-256; lookback default 720 h). */
+		fileStats(hash: string, lookBackHours?: number): FileStats | undefined;
+		fileAlerts(sha1: string): Alert[];
+		fileMachines(sha1: string): Machine[];
+		ipStats(ip: string, lookBackHours?: number): IpStats;
+		ipAlerts(ip: string): Alert[];
+		domainStats(domain: string, lookBackHours?: number): DomainStats;
+		domainAlerts(domain: string): Alert[];
+		domainMachines(domain: string): Machine[];
+		userAlerts(accountName: string): Alert[];
+		userMachines(accountName: string): Machine[];
+	};
+
+	/** Automated investigations (investigations.ts): from the alerts' investigationId, and started ones. */
+	readonly investigations: {
+		/** Every investigation `GET /api/investigations` lists now (startTime order), up to date with the clock. */
+		all(): Investigation[];
+		/** By investigation id or triggering alert id, as `GET /api/investigations/{id}`. */
+		get(idOrAlertId: string): Investigation | undefined;
+		/** Starts one on the machine as `POST /api/machines/{id}/startInvestigation` would, without HTTP. */
+		start(machineId: string): Investigation;
+		/** How investigations started later on the machine end (default: SuccessfullyRemediated with an open alert, else Benign). */
+		script(machineId: string, outcome: InvestigationOutcome): void;
+		/** Ends an investigation as TerminatedByUser (`by` default: the default client's display name). */
+		terminate(id: string, by?: string): Investigation;
+	};
+
+	/**
 	 * Live response (`runliveresponse`, result links) and its library (`/api/libraryfiles`), see liveresponse.ts.
 	 * Sessions are machine actions of type LiveResponse (also in `machineActions`).
 	 */
@@ -208,6 +245,48 @@ export interface Emulator {
 		resultBytes(actionId: string, index: number): Buffer | undefined;
 		/** Lifetime of result links issued from now on (emulator clock); reset() restores the start option. */
 		linkTtlMs: number;
+	};
+
+	/**
+	 * Defender Vulnerability Management (tvm.ts): a fixed catalogue of software, versions and CVEs, installed on the
+	 * machines (derived from each machine's id and platform, plus explicit installs). Every count the API shows is
+	 * computed from the machines now, so lists, machine references and per-machine lists agree.
+	 */
+	readonly tvm: {
+		/** Generated installs on (the default after start and reset()); adds `extraVulnerabilities` CVEs no machine has. */
+		seed(options?: { extraVulnerabilities?: number }): TvmCounts;
+		/** No software on any machine until `install` or `seed`; explicit installs, extras and exports dropped. */
+		clear(): void;
+		counts(): TvmCounts;
+		/** Installs a catalogue software (id `vendor-_-name`) on a machine; default: its oldest (most vulnerable) version. */
+		install(machineId: string, softwareId: string, version?: string): void;
+		uninstall(machineId: string, softwareId: string): void;
+		/** As `GET /api/vulnerabilities` lists them (catalogue order, counts now). */
+		vulnerabilities(): TvmVulnerability[];
+		vulnerability(id: string): TvmVulnerability | undefined;
+		/** The software inventory (`GET /api/Software`): every software installed somewhere. */
+		software(): TvmSoftware[];
+		softwareById(id: string): TvmSoftware | undefined;
+		/** `GET /api/Software/{id}/vulnerabilities`. */
+		softwareVulnerabilities(id: string): TvmVulnerability[] | undefined;
+		recommendations(): TvmRecommendation[];
+		recommendation(id: string): TvmRecommendation | undefined;
+		/** Machines with the software installed (`GET /api/Software/{id}/machineReferences`). */
+		installedMachines(softwareId: string): TvmMachineReference[];
+		/** Machines exposed to the vulnerability (`GET /api/vulnerabilities/{id}/machineReferences`). */
+		exposedMachines(cveId: string): TvmMachineReference[];
+		machineVulnerabilities(machineId: string): TvmVulnerability[];
+		machineSoftware(machineId: string): TvmSoftware[];
+		machineRecommendations(machineId: string): TvmRecommendation[];
+		missingKbs(machineId: string): TvmMissingKb[];
+		/** Rows of the assessment by machine, in the order the JSON pages and the export files hold them. */
+		assessment(): TvmAssessmentRow[];
+		/** Lines per export file (default 10,000). */
+		linesPerFile: number;
+		/** Gzipped files of the export snapshot now served (made on first use, replaced when six hours old). */
+		exportFiles(): Buffer[];
+		/** A new export snapshot now (Defender makes one every six hours); → its generatedTime. */
+		publishExport(): string;
 	};
 
 	readonly faults: {
@@ -352,6 +431,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 			},
 			remove: (id) => state.actions.remove(id),
 		},
+		entities: {
+			file: (hash) => state.entities.file(hash),
+			fileStats: (hash, hours) => state.entities.fileStats(hash, hours),
+			fileAlerts: (sha1) => state.entities.fileAlerts(sha1),
+			fileMachines: (sha1) => state.entities.fileMachines(sha1),
+			ipStats: (ip, hours) => state.entities.ipStats(ip, hours),
+			ipAlerts: (ip) => state.entities.ipAlerts(ip),
+			domainStats: (domain, hours) => state.entities.domainStats(domain, hours),
+			domainAlerts: (domain) => state.entities.domainAlerts(domain),
+			domainMachines: (domain) => state.entities.domainMachines(domain),
+			userAlerts: (name) => state.entities.userAlerts(name),
+			userMachines: (name) => state.entities.userMachines(name),
+		},
+		investigations: {
+			all: () => state.investigations.all(),
+			get: (id) => state.investigations.get(id),
+			start: (machineId) => {
+				const machine = state.machines.get(machineId);
+				if (!machine) throw new Error(`Unknown machine ${machineId}`);
+				return state.investigations.start(machine);
+			},
+			script: (machineId, outcome) => state.investigations.script(machineId, outcome),
+			terminate: (id, by) => state.investigations.terminate(id, by ?? DEFAULT_APP_NAME),
+		},
 		indicators: {
 			all: () => state.indicators.all(),
 			create: (body) =>
@@ -390,6 +493,36 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 				state.liveResponse.linkTtlMs = ms;
 			},
 		},
+		tvm: {
+			seed: (opts) => state.tvm.seed(opts),
+			clear: () => state.tvm.clear(),
+			counts: () => state.tvm.counts(),
+			install: (machineId, softwareId, version) => state.tvm.install(machineId, softwareId, version),
+			uninstall: (machineId, softwareId) => state.tvm.uninstall(machineId, softwareId),
+			vulnerabilities: () => state.tvm.vulnerabilities(),
+			vulnerability: (id) => state.tvm.vulnerability(id),
+			software: () => state.tvm.software(),
+			softwareById: (id) => state.tvm.softwareById(id),
+			softwareVulnerabilities: (id) => state.tvm.softwareVulnerabilities(id),
+			recommendations: () => state.tvm.recommendations(),
+			recommendation: (id) => state.tvm.recommendation(id),
+			installedMachines: (id) => state.tvm.installedMachines(id),
+			exposedMachines: (id) => state.tvm.exposedMachines(id),
+			machineVulnerabilities: (id) => state.tvm.machineVulnerabilities(id),
+			machineSoftware: (id) => state.tvm.machineSoftware(id),
+			machineRecommendations: (id) => state.tvm.machineRecommendations(id),
+			missingKbs: (id) => state.tvm.missingKbs(id),
+			assessment: () => state.tvm.assessment(),
+			get linesPerFile() {
+				return state.tvm.linesPerFile;
+			},
+			set linesPerFile(n: number) {
+				if (!Number.isInteger(n) || n < 1) throw new Error(`linesPerFile must be a positive integer; got ${n}`);
+				state.tvm.linesPerFile = n;
+			},
+			exportFiles: () => state.tvm.exportFileBytes(),
+			publishExport: () => state.tvm.publishExport(),
+		},
 		faults: {
 			inject: (spec) => state.faults.inject(spec),
 			random: (spec) => state.faults.setRandom(spec),
@@ -427,6 +560,8 @@ export type { FaultKind, FaultSpec, RandomFaultSpec } from './faults';
 export type { AlertInput, SeedOptions, UpdateOptions, VisibilityOptions } from './alerts';
 export type { Incident, IncidentComment, IncidentPatch, IncidentStatus, IncidentUpdateOptions } from './incidents';
 export type { RequestLogEntry, StatsSnapshot } from './stats';
+export type { DomainStats, FileEntity, FileStats, IpStats, OrgStats } from './entities';
+export type { Investigation, InvestigationOutcome, InvestigationState } from './investigations';
 export type {
 	AddLibraryFileOptions,
 	LibraryFile,
@@ -437,4 +572,13 @@ export type {
 	LiveResponseScriptResult,
 	LiveResponseSession,
 } from './liveresponse';
+export type {
+	TvmAssessmentRow,
+	TvmCounts,
+	TvmMachineReference,
+	TvmMissingKb,
+	TvmRecommendation,
+	TvmSoftware,
+	TvmVulnerability,
+} from './tvm';
 export * from './types';

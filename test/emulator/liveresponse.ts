@@ -590,7 +590,7 @@ export class LiveResponseStore {
 // Routes
 
 /** Azure Blob Storage's answer to a SAS link it does not accept (what the real result links are): 403, XML. */
-function sasRefused(clock: Clock, detail: string): Reply {
+export function sasRefused(clock: Clock, detail: string): Reply {
 	const requestId = crypto.randomUUID();
 	return {
 		status: 403,
@@ -602,7 +602,7 @@ function sasRefused(clock: Clock, detail: string): Reply {
 	};
 }
 
-const httpDate = (ms: number) => new Date(ms).toUTCString();
+export const httpDate = (ms: number) => new Date(ms).toUTCString();
 
 /** Form fields of an upload (upload-library.md: the table spells `File`, its curl example `file`). */
 const UPLOAD_FIELDS = ['File', 'Description', 'ParametersDescription', 'HasParameters', 'OverrideIfExists'];

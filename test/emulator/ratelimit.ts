@@ -39,6 +39,21 @@ export const LIMITS = {
 		{ max: 1500, windowMs: HOUR },
 	],
 	graph: [{ max: 150, windowMs: MINUTE }],
+	/** get-assessment-software-vulnerabilities.md, export via files: "5 calls per minute and 20 calls per hour". */
+	tvmExportFiles: [
+		{ max: 5, windowMs: MINUTE },
+		{ max: 20, windowMs: HOUR },
+	],
+	/** The same page, JSON response (and its delta variant): "30 calls per minute and 1,000 calls per hour". */
+	tvmExportJson: [
+		{ max: 30, windowMs: MINUTE },
+		{ max: 1000, windowMs: HOUR },
+	],
+	/** get-discovered-vulnerabilities.md: "50 calls per minute and 1500 calls per hour". */
+	tvmMachineVulnerabilities: [
+		{ max: 50, windowMs: MINUTE },
+		{ max: 1500, windowMs: HOUR },
+	],
 } satisfies Record<string, readonly RateLimitRule[]>;
 
 /** Index of the first element >= value in an ascending array. */

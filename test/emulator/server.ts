@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { AlertStore, registerAlertRoutes } from './alerts';
 import { Clock } from './clock';
 import { Rng } from './data';
+import { EntityStore, registerEntityRoutes } from './entities';
 import { Directory, registerEntraRoutes, type ResourceKind } from './entra';
 import { ApiError, renderError, type ApiFamily, type Reply } from './errors';
 import { FaultInjector, type Fault } from './faults';
@@ -15,6 +16,7 @@ import { registerGraphRoutes } from './graph';
 import { registerHuntingRoutes } from './hunting';
 import { IncidentStore, registerIncidentRoutes } from './incidents';
 import { IndicatorStore, registerIndicatorRoutes } from './indicators';
+import { InvestigationStore, registerInvestigationRoutes } from './investigations';
 import { LiveResponseStore, registerLiveResponseRoutes } from './liveresponse';
 import { MachineActionStore, MachineStore, registerMachineRoutes } from './machines';
 import { multipartBoundary, MultipartForm, parseMultipart } from './multipart';
@@ -24,6 +26,7 @@ import { Router, type AuthInfo, type Route } from './router';
 import type { EmulatorState } from './state';
 import { Stats } from './stats';
 import { issueServerCertificate, type CaPaths } from './tls';
+import { registerTvmRoutes, TvmStore } from './tvm';
 
 export interface ServerOptions {
 	tenantId: string;
@@ -145,7 +148,10 @@ export class EmulatorServer {
 			incidents: new IncidentStore(clock, alerts),
 			actions,
 			indicators: new IndicatorStore(clock),
+			entities: new EntityStore(clock, alerts, machines),
+			investigations: new InvestigationStore(clock, alerts, machines, () => actions.stepMs),
 			liveResponse: new LiveResponseStore(clock, machines, actions, options.liveResponseLinkTtlMs, options.defaultAppName),
+			tvm: new TvmStore({ machines, clock }),
 			faults: new FaultInjector(),
 			rateLimiter: new RateLimiter(options.rateLimits, options.rateLimitTimeScale),
 			stats: new Stats(),
@@ -154,12 +160,16 @@ export class EmulatorServer {
 		};
 		registerEntraRoutes(this.router, directory, (headers) => this.originFor(headers));
 		registerAlertRoutes(this.router, this.state);
+		// Before the machine routes: /api/machines/:id would take /api/machines/SoftwareVulnerabilitiesExport.
+		registerTvmRoutes(this.router, this.state);
 		registerMachineRoutes(this.router, this.state);
 		registerIndicatorRoutes(this.router, this.state);
 		registerHuntingRoutes(this.router, this.state);
 		registerGraphRoutes(this.router, this.state);
 		registerIncidentRoutes(this.router, this.state);
 		registerLiveResponseRoutes(this.router, this.state);
+		registerEntityRoutes(this.router, this.state);
+		registerInvestigationRoutes(this.router, this.state);
 
 		this.dnsNames = new Set((options.dnsNames ?? []).map((name) => name.toLowerCase()));
 		const { keyPem, certPem } = issueServerCertificate(options.ca, options.dnsNames);
@@ -189,7 +199,9 @@ export class EmulatorServer {
 		s.machines.clear();
 		s.actions.clear();
 		s.indicators.clear();
+		s.investigations.clear();
 		s.liveResponse.clear();
+		s.tvm.reset();
 		s.faults.reset();
 		s.rateLimiter.reset();
 		s.stats.reset();

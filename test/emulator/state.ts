@@ -2,15 +2,18 @@
 import type { AlertStore } from './alerts';
 import type { Clock } from './clock';
 import type { Rng } from './data';
+import type { EntityStore } from './entities';
 import type { Directory } from './entra';
 import type { FaultInjector } from './faults';
 import type { IncidentStore } from './incidents';
 import type { IndicatorStore } from './indicators';
+import type { InvestigationStore } from './investigations';
 import type { LiveResponseStore } from './liveresponse';
 import type { MachineActionStore, MachineStore } from './machines';
 import type { ApiProfile } from './profiles';
 import type { RateLimiter } from './ratelimit';
 import type { Stats } from './stats';
+import type { TvmStore } from './tvm';
 
 export interface EmulatorState {
 	/** `https://127.0.0.1:PORT` once listening. */
@@ -24,8 +27,14 @@ export interface EmulatorState {
 	machines: MachineStore;
 	actions: MachineActionStore;
 	indicators: IndicatorStore;
+	/** Files, IP addresses, domains and users, derived from the visible alerts' evidence and machines (no state). */
+	entities: EntityStore;
+	/** Automated investigations: from the alerts' investigationId, plus those started through the API. */
+	investigations: InvestigationStore;
 	/** Live response sessions (their actions live in `actions`), the library, emulated device files and scripts. */
 	liveResponse: LiveResponseStore;
+	/** Defender Vulnerability Management: software, vulnerabilities and recommendations of the machines (tvm.ts). */
+	tvm: TvmStore;
 	faults: FaultInjector;
 	rateLimiter: RateLimiter;
 	stats: Stats;

@@ -11,11 +11,19 @@ import {
 } from '../transport';
 import * as advancedHunting from './advancedHunting';
 import * as alert from './alert';
+import * as domain from './domain';
+import * as file from './file';
 import * as incident from './incident';
 import * as indicator from './indicator';
+import * as investigation from './investigation';
+import * as ip from './ip';
 import * as liveResponseLibrary from './liveResponseLibrary';
 import * as machine from './machine';
 import * as machineAction from './machineAction';
+import * as recommendation from './recommendation';
+import * as software from './software';
+import * as vulnerability from './vulnerability';
+import * as user from './user';
 import type { Operation } from './utils';
 
 const resources: Record<string, Record<string, Operation>> = {
@@ -26,6 +34,14 @@ const resources: Record<string, Record<string, Operation>> = {
 	indicator: indicator.operations,
 	liveResponseLibrary: liveResponseLibrary.operations,
 	advancedHunting: advancedHunting.operations,
+	file: file.operations,
+	ip: ip.operations,
+	domain: domain.operations,
+	user: user.operations,
+	investigation: investigation.operations,
+	vulnerability: vulnerability.operations,
+	software: software.operations,
+	recommendation: recommendation.operations,
 };
 
 /** Request Options › Max Wait for Throttling, read once per execution (from the first item), in ms. */

@@ -3,11 +3,19 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import * as advancedHunting from './advancedHunting';
 import * as alert from './alert';
+import * as domain from './domain';
+import * as file from './file';
 import * as incident from './incident';
 import * as indicator from './indicator';
+import * as investigation from './investigation';
+import * as ip from './ip';
 import * as liveResponseLibrary from './liveResponseLibrary';
 import * as machine from './machine';
 import * as machineAction from './machineAction';
+import * as recommendation from './recommendation';
+import * as software from './software';
+import * as vulnerability from './vulnerability';
+import * as user from './user';
 import { DEFAULT_MAX_WAIT_SECONDS } from '../transport';
 
 export const versionDescription: INodeTypeDescription = {
@@ -21,7 +29,7 @@ export const versionDescription: INodeTypeDescription = {
 	defaultVersion: 1.1,
 	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 	description:
-		'Investigate and respond with Microsoft Defender for Endpoint: alerts, incidents, machines and response actions, live response, indicators, advanced hunting',
+		'Investigate and respond with Microsoft Defender for Endpoint: alerts, incidents, machines and response actions, automated investigations, files, IP addresses, domains and users, live response, indicators, advanced hunting, vulnerability management (vulnerabilities, software, recommendations)',
 	defaults: { name: 'Microsoft Defender for Endpoint' },
 	usableAsTool: true,
 	inputs: [NodeConnectionTypes.Main],
@@ -36,21 +44,37 @@ export const versionDescription: INodeTypeDescription = {
 			options: [
 				{ name: 'Advanced Hunting', value: 'advancedHunting' },
 				{ name: 'Alert', value: 'alert' },
+				{ name: 'Automated Investigation', value: 'investigation' },
+				{ name: 'Domain', value: 'domain' },
+				{ name: 'File', value: 'file' },
 				{ name: 'Incident', value: 'incident' },
 				{ name: 'Indicator', value: 'indicator' },
+				{ name: 'IP Address', value: 'ip' },
 				{ name: 'Live Response Library', value: 'liveResponseLibrary' },
 				{ name: 'Machine', value: 'machine' },
 				{ name: 'Machine Action', value: 'machineAction' },
+				{ name: 'Recommendation', value: 'recommendation' },
+				{ name: 'Software', value: 'software' },
+				{ name: 'User', value: 'user' },
+				{ name: 'Vulnerability', value: 'vulnerability' },
 			],
 			default: 'alert',
 		},
 		...advancedHunting.description,
 		...alert.description,
+		...investigation.description,
+		...domain.description,
+		...file.description,
 		...incident.description,
 		...indicator.description,
+		...ip.description,
 		...liveResponseLibrary.description,
 		...machine.description,
 		...machineAction.description,
+		...recommendation.description,
+		...software.description,
+		...user.description,
+		...vulnerability.description,
 		{
 			displayName: 'Request Options',
 			name: 'requestOptions',

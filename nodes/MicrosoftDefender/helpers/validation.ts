@@ -80,3 +80,63 @@ export function chunk<T>(list: T[], size: number): T[][] {
 	for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
 	return out;
 }
+
+/**
+ * A file hash for the file APIs (`/api/files/{id}`), lower-cased, and which kind it is. `accepted` lists the kinds
+ * the call takes; another kind (an MD5, or a SHA-256 where only SHA-1 works) is refused, saying which the call takes.
+ */
+export function validateFileHash(
+	value: unknown,
+	accepted: ReadonlyArray<'sha1' | 'sha256'>,
+	field = 'File Hash',
+): { hash: string; kind: 'sha1' | 'sha256' } {
+	const text = requireText(value, field);
+	const kind = /^[0-9a-f]{40}$/i.test(text)
+		? 'sha1'
+		: /^[0-9a-f]{64}$/i.test(text)
+			? 'sha256'
+			: /^[0-9a-f]{32}$/i.test(text)
+				? 'md5'
+				: undefined;
+	const names = { sha1: 'SHA-1 (40 hexadecimal characters)', sha256: 'SHA-256 (64 hexadecimal characters)' };
+	const wanted = accepted.map((k) => names[k]).join(' or a ');
+	if (kind === undefined) throw new InvalidInputError(`${field} "${text.slice(0, 100)}" is not a file hash: enter a ${wanted}.`);
+	if (kind === 'md5' || !accepted.includes(kind)) {
+		throw new InvalidInputError(
+			`${field} "${text.slice(0, 100)}" is ${kind === 'md5' ? 'an MD5' : 'a SHA-256'} hash, which this call does not take: enter the file's ${wanted}.`,
+		);
+	}
+	return { hash: text.toLowerCase(), kind };
+}
+
+/** Characters Windows refuses in an account name (sAMAccountName), plus what could change a URL path. */
+// eslint-disable-next-line no-control-regex
+const ACCOUNT_NAME_FORBIDDEN = /["/\\[\]:;|=,+*?<>@#%\u0000-\u001f\u007f]/;
+
+/**
+ * The account name of a user for `/api/users/{id}/…`. Microsoft: "The ID is not the full UPN, but only the user
+ * name" (to read alerts for user1@contoso.com, use /api/users/user1/alerts). A UPN or a `DOMAIN\user` form is
+ * refused rather than cut down, since the part before the @ of a UPN need not be the account name.
+ */
+export function validateAccountName(value: unknown, field = 'User Name'): string {
+	const text = requireText(value, field);
+	const at = text.indexOf('@');
+	if (at > 0 && at < text.length - 1 && !text.includes('\\')) {
+		const name = text.slice(0, at);
+		throw new InvalidInputError(
+			`${field} "${text.slice(0, 100)}" is a user principal name (UPN). Defender's user APIs take the account name only, not the UPN: for ${text.slice(0, 100)} that is usually "${name.slice(0, 64)}" (Microsoft's example: user1@contoso.com → user1). Enter the account name, e.g. the alert's relatedUser.userName.`,
+		);
+	}
+	const slash = text.indexOf('\\');
+	if (slash > 0 && slash < text.length - 1 && slash === text.lastIndexOf('\\') && !text.includes('@')) {
+		throw new InvalidInputError(
+			`${field} "${text.slice(0, 100)}" includes the domain. Defender's user APIs take the account name only: enter "${text.slice(slash + 1, slash + 65)}".`,
+		);
+	}
+	if (ACCOUNT_NAME_FORBIDDEN.test(text) || text.length > 256) {
+		throw new InvalidInputError(
+			`${field} "${text.slice(0, 100)}" is not an account name such as user1 (it may not contain @, \\, / or any of " [ ] : ; | = , + * ? < > # %).`,
+		);
+	}
+	return text;
+}

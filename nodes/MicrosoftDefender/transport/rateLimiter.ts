@@ -31,6 +31,13 @@ const RULES: Rule[] = [
 	{ method: 'POST', path: /^\/api\/(v1\.0\/)?advancedqueries\/run$/i, family: 'hunting', limits: [{ max: 45, windowMs: MINUTE }, { max: 1500, windowMs: HOUR }] },
 	{ method: 'POST', path: /^\/api\/(v1\.0\/)?indicators\/import$/i, family: 'indicators-import', limits: [{ max: 30, windowMs: MINUTE }] },
 	{ method: 'POST', path: /^\/api\/(v1\.0\/)?indicators\/BatchDelete$/i, family: 'indicators-delete', limits: [{ max: 30, windowMs: MINUTE }, { max: 1500, windowMs: HOUR }] },
+	// get-assessment-software-vulnerabilities.md: the export via files 5/min and 20/h; its JSON pages 30/min and 1,000/h.
+	{ method: 'GET', path: /^\/api\/(v1\.0\/)?machines\/SoftwareVulnerabilitiesExport$/i, family: 'tvm-export-files', limits: [{ max: 5, windowMs: MINUTE }, { max: 20, windowMs: HOUR }] },
+	{ method: 'GET', path: /^\/api\/(v1\.0\/)?machines\/SoftwareVulnerabilitiesByMachine$/i, family: 'tvm-export-json', limits: [{ max: 30, windowMs: MINUTE }, { max: 1000, windowMs: HOUR }] },
+	// get-discovered-vulnerabilities.md: 50/min and 1,500/h.
+	{ method: 'GET', path: /^\/api\/(v1\.0\/)?machines\/[^/]+\/vulnerabilities$/i, family: 'machine-vulnerabilities', limits: [{ max: 50, windowMs: MINUTE }, { max: 1500, windowMs: HOUR }] },
+	// initiate-autoir-investigation.md: "Rate limitations for this API are 50 calls per hour."
+	{ method: 'POST', path: /^\/api\/(v1\.0\/)?machines\/[^/]+\/startInvestigation$/i, family: 'start-investigation', limits: [{ max: 50, windowMs: HOUR }] },
 	{ method: '*', path: /^\/(v1\.0|beta)\/security\//i, family: 'graph-security', limits: [{ max: 150, windowMs: MINUTE }] },
 ];
 

@@ -1,5 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
+import { PERMISSIONS, readEntity, readEntityList, type EntityCall } from '../../helpers/entities';
 import { sendDefenderRequest, type TransportContext } from '../../transport';
 import { readIncident, withIncidentPermission } from '../incident/common';
 import { toOutput, updateDisplayOptions } from '../utils';
@@ -48,14 +49,22 @@ export async function execute(
 	const id = readAlertId(this, itemIndex);
 	const entity = enumValue(this.getNodeParameter('entityType', itemIndex, 'files'), ENTITIES, 'Entity Type');
 	if (entity === 'incident') return toOutput(this, itemIndex, await alertIncident(transport, id));
-	const response = await sendDefenderRequest(transport, { method: 'GET', path: alertPath(id, entity) });
-	const body = response.body as IDataObject | undefined;
+	const call = ENTITY_CALLS[entity];
+	// The same reads as the File, IP, Domain and User resources (helpers/entities.ts): lists as one item per entry.
 	if (entity === 'machine' || entity === 'user') {
-		return toOutput(this, itemIndex, bodyOr(body, {}));
+		return toOutput(this, itemIndex, await readEntity(transport, alertPath(id, entity), call));
 	}
-	const list = Array.isArray(body?.value) ? (body.value as IDataObject[]) : [];
-	return toOutput(this, itemIndex, list);
+	return toOutput(this, itemIndex, await readEntityList(transport, alertPath(id, entity), call));
 }
+
+/** The permission each related-entity call needs (get-alert-related-*-info), named in a 403. */
+const ENTITY_CALLS: Record<string, EntityCall> = {
+	domains: { permission: PERMISSIONS.url, what: "Reading an alert's domains" },
+	files: { permission: PERMISSIONS.file, what: "Reading an alert's files" },
+	ips: { permission: PERMISSIONS.ip, what: "Reading an alert's IP addresses" },
+	machine: { permission: PERMISSIONS.machineRead, what: "Reading an alert's machine" },
+	user: { permission: PERMISSIONS.user, what: "Reading an alert's user" },
+};
 
 /**
  * The alert's incident: its `incidentId` (Nullable Long, `GET /api/alerts/{id}`), then that incident from Microsoft

@@ -16,6 +16,7 @@ import * as restrictAppExecution from './restrictAppExecution.operation';
 import * as runAntivirusScan from './runAntivirusScan.operation';
 import * as runLiveResponse from './runLiveResponse.operation';
 import * as stopAndQuarantineFile from './stopAndQuarantineFile.operation';
+import { getMissingKbs, getRecommendations, getSoftware, getVulnerabilities } from './tvm';
 
 export const operations: Record<string, Operation> = {
 	addTag,
@@ -24,6 +25,10 @@ export const operations: Record<string, Operation> = {
 	findByTag,
 	get,
 	getAll,
+	getMissingKbs,
+	getRecommendations,
+	getSoftware,
+	getVulnerabilities,
 	isolate,
 	offboard,
 	releaseIsolation,
@@ -79,6 +84,30 @@ export const description: INodeProperties[] = [
 				value: 'getAll',
 				description: 'List machines, filtered by name, health, risk, exposure, platform, tag or last seen',
 				action: 'Get many machines',
+			},
+			{
+				name: 'Get Missing KBs',
+				value: 'getMissingKbs',
+				description: 'List the security updates (KBs) a machine is missing, from Defender Vulnerability Management',
+				action: 'Get the missing security updates of a machine',
+			},
+			{
+				name: 'Get Recommendations',
+				value: 'getRecommendations',
+				description: 'List the security recommendations for a machine, from Defender Vulnerability Management',
+				action: 'Get the security recommendations of a machine',
+			},
+			{
+				name: 'Get Software',
+				value: 'getSoftware',
+				description: 'List the software installed on a machine, from Defender Vulnerability Management',
+				action: 'Get the software of a machine',
+			},
+			{
+				name: 'Get Vulnerabilities',
+				value: 'getVulnerabilities',
+				description: 'List the vulnerabilities discovered on a machine, from Defender Vulnerability Management',
+				action: 'Get the vulnerabilities of a machine',
 			},
 			{
 				name: 'Isolate',
@@ -148,6 +177,10 @@ export const description: INodeProperties[] = [
 	...findByTag.description,
 	...get.description,
 	...getAll.description,
+	...getMissingKbs.description,
+	...getRecommendations.description,
+	...getSoftware.description,
+	...getVulnerabilities.description,
 	...isolate.description,
 	...offboard.description,
 	...releaseIsolation.description,
