@@ -56,6 +56,17 @@ function visibleParameters(description: INodeTypeDescription, values: INodeParam
 	return description.properties.filter((p) => NodeHelpers.displayParameter(all, p, node, description));
 }
 
+function resourceName(value: string): string {
+	return optionName(actionDescription.properties.find((p) => p.name === 'resource') as INodeProperties, value);
+}
+
+function operationName(resource: string, value: string): string {
+	const operation = actionDescription.properties.find(
+		(p) => p.name === 'operation' && (p.displayOptions?.show?.resource as string[] | undefined)?.includes(resource),
+	) as INodeProperties;
+	return optionName(operation, value);
+}
+
 function nodeValues(description: INodeTypeDescription, values: INodeParameters, typeVersion: number): INodeParameters {
 	const node = { typeVersion } as never;
 	return NodeHelpers.getNodeParameters(description.properties, values, true, false, node, description) ?? {};
@@ -350,8 +361,13 @@ test('the trigger panel shows every parameter with its default, hint and placeho
 		// Fetch Test Event: the newest alert from the emulator in the output panel.
 		await page.locator('[data-test-id="trigger-execute-button"], [data-test-id="node-execute-button"]').first().click();
 		const output = page.locator('[data-test-id="output-panel"]');
-		await until('Fetch Test Event output', () => output.innerText(), (t) => /\b1 item\b/.test(t), 60_000);
-		const text = await output.innerText();
+		// One item: the newest alert (the table renders after the item count, so wait for an alert ID).
+		const text = await until(
+			'Fetch Test Event output',
+			() => output.innerText(),
+			(t) => /\b1 item\b/.test(t) && emu.alerts.all().some((alert) => t.includes(alert.id)),
+			60_000,
+		);
 		const shown = emu.alerts.all().filter((a) => text.includes(a.id));
 		expect(shown).toHaveLength(1);
 		expect(text).toContain(shown[0].title);
@@ -367,7 +383,7 @@ test('the action node lists every resource and operation, and its list searches 
 		const resource = actionDescription.properties.find((p) => p.name === 'resource') as INodeProperties;
 		const resources = (resource.options as Array<{ name: string; value: string }>).map((o) => o.name);
 		expect(await dropdownNames('resource')).toEqual(resources);
-		await parameterInput('resource').click();
+		await openDropdown('resource');
 		await shot('05-action-resources');
 		await page.keyboard.press('Escape');
 
@@ -480,6 +496,11 @@ test('the demo workflow and one of its executions: the alert JSON and the JMESPa
 
 		await page.goto(`${n8n.url}/workflow/${demo.WORKFLOW_ID}`);
 		await page.locator('[data-test-id="canvas-node"]').first().waitFor();
+		// Under each action node: "Operation: Resource" as the panel names them, not the raw values.
+		for (const node of demo.triageWorkflow().nodes.filter((n: Json) => n.type === `${PACKAGE_NAME}.microsoftDefender`)) {
+			const subtitle = `${operationName(node.parameters.resource, node.parameters.operation)}: ${resourceName(node.parameters.resource)}`;
+			await page.locator('[data-test-id="canvas-node"]', { hasText: node.name }).getByText(subtitle, { exact: true }).waitFor();
+		}
 		await shot('10-demo-workflow');
 		await page.goto(`${n8n.url}/workflow/${demo.WORKFLOW_ID}/executions/${execution!.id}`);
 		await page.locator('[data-test-id="canvas-node"]').first().waitFor();

@@ -376,7 +376,7 @@ export function includeEvidenceOptions(subject: 'the alert' | 'each alert'): INo
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
-		placeholder: 'Add Option',
+		placeholder: 'Add option',
 		default: {},
 		displayOptions: { show: { source: ['mde'] } },
 		options: [

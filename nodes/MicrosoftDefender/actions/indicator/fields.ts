@@ -123,7 +123,7 @@ export function indicatorProperties(): INodeProperties[] {
 			displayName: 'Additional Fields',
 			name: 'additionalFields',
 			type: 'collection',
-			placeholder: 'Add Field',
+			placeholder: 'Add field',
 			default: {},
 			options: [
 				{
