@@ -318,8 +318,24 @@ test('signs in through the sign-in page', async () => {
 
 test('the trigger panel shows every parameter with its default, hint and placeholder; Fetch Test Event shows an alert', async () => {
 	await timed('trigger panel', async () => {
+		// The node creator lists one trigger per "Trigger On" option, named by its `action`, and presets it.
+		const watch = triggerDescription.properties.find((p) => p.name === 'watch') as INodeProperties;
+		const triggerActions = (watch.options as Array<{ value: string; action?: string }>).map((o) => ({ value: o.value, action: o.action as string }));
+		expect(triggerActions.every((t) => t.action)).toBe(true);
 		await openNewWorkflow();
-		await addFromCreator('On new Microsoft Defender');
+		await page.locator('[data-test-id="node-creator-search-bar"]').fill('Defender');
+		await page.locator('[data-test-id="item-iterator-item"]', { hasText: 'Microsoft Defender for Endpoint' }).first().click();
+		for (const { action } of triggerActions) {
+			await page.locator('[data-test-id="item-iterator-item"]', { hasText: action }).first().waitFor();
+		}
+		await shot('00-node-creator');
+		await page.locator('[data-test-id="item-iterator-item"]', { hasText: triggerActions[1].action }).first().click();
+		await page.locator('[data-test-id="ndv"]').waitFor();
+		await expect(parameterInput('watch').locator('input').first().inputValue()).resolves.toBe(optionName(watch, triggerActions[1].value));
+		await closeNdv();
+
+		await openNewWorkflow();
+		await addFromCreator(triggerActions[0].action);
 		const values = nodeValues(triggerDescription, {}, 1);
 		const visible = visibleParameters(triggerDescription, {}, 1);
 		expect(visible.map((p) => p.name)).toEqual(expect.arrayContaining(['watch', 'source', 'maxHistoricalPollStart', 'options']));

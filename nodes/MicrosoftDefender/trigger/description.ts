@@ -20,7 +20,10 @@ const INCIDENT_OPTION = { show: { '/watch': ['incidents'] } };
 /** Trigger parameters. Names are a contract: saved workflows and tests depend on them. */
 export const triggerProperties: INodeProperties[] = [
 	{
-		displayName: 'Watch',
+		// "Trigger On" (not "Watch"): n8n's node creator lists one trigger per option of a parameter so named
+		// ("On new alert", "On new incident", from `action`) and presets it; otherwise it shows a single generic
+		// "On new Microsoft Defender for Endpoint event". The parameter's name stays `watch` (saved workflows).
+		displayName: 'Trigger On',
 		name: 'watch',
 		type: 'options',
 		noDataExpression: true,
@@ -29,11 +32,13 @@ export const triggerProperties: INodeProperties[] = [
 			{
 				name: 'Alerts',
 				value: 'alerts',
+				action: 'On new alert',
 				description: 'Each Defender alert (one detection on one device, user or mailbox)',
 			},
 			{
 				name: 'Incidents',
 				value: 'incidents',
+				action: 'On new incident',
 				description:
 					'Defender XDR incidents: the alerts of one attack grouped together, as the SOC triages them (Microsoft Graph, needs SecurityIncident.Read.All). Correlate by incident ID if you also ingest alerts.',
 			},
