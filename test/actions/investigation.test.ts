@@ -7,13 +7,12 @@
  */
 import type { IDataObject, INodeExecutionData, NodeApiError } from 'n8n-workflow';
 
-import { MicrosoftDefender } from '../../nodes/MicrosoftDefender/MicrosoftDefender.node';
 import { investigationFilter } from '../../nodes/MicrosoftDefender/actions/investigation/getAll.operation';
 import { stableListSettings, transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { rateLimitFamily } from '../../nodes/MicrosoftDefender/transport/rateLimiter';
 import { startEmulator, type Emulator } from '../emulator';
 import type { Alert, Machine } from '../emulator/types';
-import { createHarness, emulatorCredentials, executeNode } from '../helpers/n8n';
+import { actionRunner, failure } from '../helpers/actions';
 
 let emu: Emulator;
 const PAGE = 4;
@@ -29,26 +28,7 @@ afterAll(async () => {
 	await emu?.close();
 });
 
-async function run(
-	parameters: IDataObject,
-	items: INodeExecutionData[] = [{ json: {} }],
-	options: { continueOnFail?: boolean; client?: { clientId: string; clientSecret: string } } = {},
-): Promise<INodeExecutionData[]> {
-	const nodeType = new MicrosoftDefender();
-	const h = createHarness(nodeType, 'microsoftDefender', { resource: 'investigation', ...parameters }, emulatorCredentials(emu, options.client));
-	if (options.continueOnFail) h.node.onError = 'continueRegularOutput';
-	const [output] = await executeNode(h, nodeType, items);
-	return output;
-}
-
-const failure = async (promise: Promise<unknown>): Promise<Error & { httpCode?: string; description?: string }> =>
-	await promise.then(
-		() => {
-			throw new Error('expected the node to fail');
-		},
-		(error: Error) => error,
-	);
-
+const run = actionRunner(() => emu, { defaults: { resource: 'investigation' } });
 const mark = () => emu.requestLog.length;
 const apiCalls = (from: number) => emu.requestLog.slice(from).filter((e) => e.path.startsWith('/api/'));
 const requests = (from: number) => apiCalls(from).map((e) => ({ method: e.method, path: e.path, query: e.query, status: e.status }));

@@ -10,11 +10,10 @@ import { createHash, randomBytes } from 'crypto';
 import type { IDataObject, IHttpRequestOptions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
-import { MicrosoftDefender } from '../../nodes/MicrosoftDefender/MicrosoftDefender.node';
 import { LIBRARY_MAX_BYTES } from '../../nodes/MicrosoftDefender/helpers/liveResponse';
 import { transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { startEmulator, type Emulator, type Machine, type RequestLogEntry } from '../emulator';
-import { createHarness, emulatorCredentials, executeNode } from '../helpers/n8n';
+import { actionRunner, failure } from '../helpers/actions';
 import { createObserver } from '../helpers/observed';
 import { interceptOutboundRequests } from '../helpers/outbound';
 
@@ -67,26 +66,7 @@ function newMachine(partial: Partial<Machine> = {}): Machine {
 	return emu.machines.create({ computerDnsName: `lr-${unique()}.contoso.com`, osPlatform: 'Windows11', healthStatus: 'Active', ...partial });
 }
 
-async function run(
-	parameters: IDataObject,
-	items: INodeExecutionData[] = [{ json: {} }],
-	options: { continueOnFail?: boolean; client?: { clientId: string; clientSecret: string } } = {},
-): Promise<INodeExecutionData[]> {
-	const nodeType = new MicrosoftDefender();
-	const h = createHarness(nodeType, 'microsoftDefender', parameters, emulatorCredentials(emu, options.client ?? emu.client));
-	if (options.continueOnFail) h.node.onError = 'continueRegularOutput';
-	const [output] = await observer.captured(async () => await executeNode(h, nodeType, items));
-	return output;
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & { description?: string; httpCode?: string }> {
-	const error = await promise.then(
-		() => undefined,
-		(e: unknown) => e,
-	);
-	expect(error).toBeInstanceOf(Error);
-	return error as Error & { description?: string; httpCode?: string };
-}
+const run = actionRunner(() => emu, { observer });
 
 const command = {
 	put: (fileName: string) => ({ type: 'PutFile', fileName }),

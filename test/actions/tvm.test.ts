@@ -14,7 +14,7 @@ import { NodeApiError } from 'n8n-workflow';
 import { MicrosoftDefender } from '../../nodes/MicrosoftDefender/MicrosoftDefender.node';
 import { stableListSettings, transportSettings } from '../../nodes/MicrosoftDefender/transport';
 import { startEmulator, type Emulator, type Machine } from '../emulator';
-import { createHarness, emulatorCredentials, executeNode } from '../helpers/n8n';
+import { actionRunner, failure } from '../helpers/actions';
 import { createObserver } from '../helpers/observed';
 import { interceptOutboundRequests } from '../helpers/outbound';
 
@@ -61,24 +61,7 @@ const requests = (from: number) => since(from).map((e) => `${e.method} ${e.path}
 const byId = (id: string) => ({ __rl: true, mode: 'id', value: id });
 const jsonOf = (output: INodeExecutionData[]) => output.map((o) => o.json);
 
-async function run(
-	parameters: IDataObject,
-	options: { client?: { clientId: string; clientSecret: string }; items?: INodeExecutionData[] } = {},
-): Promise<INodeExecutionData[]> {
-	const nodeType = new MicrosoftDefender();
-	const h = createHarness(nodeType, 'microsoftDefender', parameters, emulatorCredentials(emu, options.client ?? emu.client));
-	const [output] = await observer.captured(async () => await executeNode(h, nodeType, options.items));
-	return output;
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & { description?: string; httpCode?: string }> {
-	const error = await promise.then(
-		() => undefined,
-		(e: unknown) => e,
-	);
-	expect(error).toBeInstanceOf(Error);
-	return error as Error & { description?: string; httpCode?: string };
-}
+const run = actionRunner(() => emu, { observer });
 
 describe('vulnerability', () => {
 	it('Get Many, Return All: every vulnerability, paged with $top/$skip over several pages', async () => {
@@ -229,7 +212,7 @@ describe('machine: vulnerability management lists', () => {
 		const start = mark();
 		const output = await run(
 			{ resource: 'machine', operation: 'getSoftware', machineId: '={{ $json.name }}', returnAll: false, limit: 2 },
-			{ items: [{ json: { name: a.computerDnsName.split('.')[0] } }, { json: { name: b.id } }] },
+			[{ json: { name: a.computerDnsName.split('.')[0] } }, { json: { name: b.id } }],
 		);
 		expect(apiCalls(start).map((e) => e.path)).toEqual(['/api/machines', `/api/machines/${a.id}/software`, `/api/machines/${b.id}/software`]);
 		expect(jsonOf(output)).toEqual([...emu.tvm.machineSoftware(a.id).slice(0, 2), ...emu.tvm.machineSoftware(b.id).slice(0, 2)]);
@@ -387,7 +370,7 @@ describe('permissions: a 403 names the application permission', () => {
 	it.each(cases)('%s needs %s', async (_name, permission, parameters) => {
 		const others = ['Vulnerability.Read.All', 'Software.Read.All', 'SecurityRecommendation.Read.All', 'Machine.Read.All'].filter((r) => r !== permission);
 		const client = emu.addClient({ roles: others, displayName: `without ${permission}` });
-		const error = await failure(run(parameters, { client }));
+		const error = await failure(run(parameters, undefined, { client }));
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect(error.httpCode).toBe('403');
 		expect(error.message).toContain(`needs the WindowsDefenderATP application permission ${permission}, with admin consent.`);

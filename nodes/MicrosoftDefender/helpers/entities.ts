@@ -97,7 +97,7 @@ export async function readEntity(
 // ---------------------------------------------------------------------------------------------
 // Paths: every id is validated, then encoded
 
-type Related = 'alerts' | 'machines' | 'stats';
+export type Related = 'alerts' | 'machines' | 'stats';
 
 const withSuffix = (base: string, suffix?: Related): string => (suffix ? `${base}/${suffix}` : base);
 
@@ -194,4 +194,14 @@ export function entityOperation(spec: EntityOperationSpec): Operation {
 			return toOutput(this, itemIndex, await readEntity(transport, path, spec.call, qs));
 		},
 	};
+}
+
+/** The operations of one entity resource, keyed by operation name, in the order given. */
+export function entityOperations(
+	resource: string,
+	specs: Record<string, Omit<EntityOperationSpec, 'resource' | 'operation'>>,
+): Record<string, Operation> {
+	return Object.fromEntries(
+		Object.entries(specs).map(([operation, spec]) => [operation, entityOperation({ ...spec, resource, operation })]),
+	);
 }

@@ -25,7 +25,7 @@ import { requireText, splitList } from '../../helpers/validation';
 import { listPage, scanEverything } from '../../scan/run';
 import { graphAlertSource, mdeAlertSource, type ScanSource } from '../../scan/sources';
 import { InvalidInputError, odataString, type TransportContext } from '../../transport';
-import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
+import { readCheckedLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { enumValue, filterDateTime, filterValues, includeEvidenceOptions } from './common';
 import {
 	GRAPH_FILTER_CLASSIFICATIONS,
@@ -473,11 +473,7 @@ export async function execute(
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
 	const source: AlertSource = readSource(this, itemIndex);
-	const requested = readLimit(this, itemIndex);
-	const limit = requested === undefined ? undefined : Number(requested);
-	if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-		throw new InvalidInputError(`Limit "${requested}" is not valid. Enter a whole number of 1 or more.`);
-	}
+	const limit = readCheckedLimit(this, itemIndex);
 	const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
 	const log: Log = (message) => this.logger?.debug(message);
 	// Built (and validated) before the first request.

@@ -4,8 +4,7 @@
  */
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { domainPath, entityOperation, PERMISSIONS } from '../../helpers/entities';
-import type { Operation } from '../utils';
+import { domainPath, entityOperations, PERMISSIONS, type Related } from '../../helpers/entities';
 
 const domainProperty: INodeProperties = {
 	displayName: 'Domain',
@@ -16,34 +15,29 @@ const domainProperty: INodeProperties = {
 	placeholder: 'e.g. example.com',
 	description: 'Domain name (host) only, without https:// or a path',
 };
-const domain = (context: IExecuteFunctions, itemIndex: number): unknown => context.getNodeParameter('domain', itemIndex);
+const path = (suffix: Related) => (context: IExecuteFunctions, itemIndex: number) =>
+	domainPath(context.getNodeParameter('domain', itemIndex), suffix);
 
-export const operations: Record<string, Operation> = {
-	getStatistics: entityOperation({
-		resource: 'domain',
-		operation: 'getStatistics',
+export const operations = entityOperations('domain', {
+	getStatistics: {
 		kind: 'stats',
 		properties: [domainProperty],
-		path: (context, i) => domainPath(domain(context, i), 'stats'),
+		path: path('stats'),
 		call: { permission: PERMISSIONS.url, what: "Reading a domain's statistics" },
-	}),
-	getRelatedAlerts: entityOperation({
-		resource: 'domain',
-		operation: 'getRelatedAlerts',
+	},
+	getRelatedAlerts: {
 		kind: 'list',
 		properties: [domainProperty],
-		path: (context, i) => domainPath(domain(context, i), 'alerts'),
+		path: path('alerts'),
 		call: { permission: PERMISSIONS.alertReadWrite, what: "Reading a domain's alerts" },
-	}),
-	getRelatedMachines: entityOperation({
-		resource: 'domain',
-		operation: 'getRelatedMachines',
+	},
+	getRelatedMachines: {
 		kind: 'list',
 		properties: [domainProperty],
-		path: (context, i) => domainPath(domain(context, i), 'machines'),
+		path: path('machines'),
 		call: { permission: PERMISSIONS.machineRead, what: "Reading a domain's machines" },
-	}),
-};
+	},
+});
 
 export const description: INodeProperties[] = [
 	{

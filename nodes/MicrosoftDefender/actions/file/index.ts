@@ -5,8 +5,7 @@
  */
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { entityOperation, filePath, PERMISSIONS } from '../../helpers/entities';
-import type { Operation } from '../utils';
+import { entityOperations, filePath, PERMISSIONS, type Related } from '../../helpers/entities';
 
 const hashProperty = (description: string, placeholder: string): INodeProperties => ({
 	displayName: 'File Hash',
@@ -20,42 +19,35 @@ const hashProperty = (description: string, placeholder: string): INodeProperties
 const ANY_HASH = 'SHA-1 or SHA-256 of the file';
 const SHA1_ONLY = "SHA-1 of the file. Defender takes only SHA-1 here; File › Get with the SHA-256 gives the file's SHA-1.";
 
-const hash = (context: IExecuteFunctions, itemIndex: number): unknown => context.getNodeParameter('fileHash', itemIndex);
+const path = (accepted: Array<'sha1' | 'sha256'>, suffix?: Related) => (context: IExecuteFunctions, itemIndex: number) =>
+	filePath(context.getNodeParameter('fileHash', itemIndex), accepted, suffix);
 
-export const operations: Record<string, Operation> = {
-	get: entityOperation({
-		resource: 'file',
-		operation: 'get',
+export const operations = entityOperations('file', {
+	get: {
 		kind: 'entity',
 		properties: [hashProperty(ANY_HASH, 'e.g. 4388963aaa83afe2042a46a3c017ad50bdcdafb3')],
-		path: (context, i) => filePath(hash(context, i), ['sha1', 'sha256']),
+		path: path(['sha1', 'sha256']),
 		call: { permission: PERMISSIONS.file, what: 'Reading a file' },
-	}),
-	getStatistics: entityOperation({
-		resource: 'file',
-		operation: 'getStatistics',
+	},
+	getStatistics: {
 		kind: 'stats',
 		properties: [hashProperty(ANY_HASH, 'e.g. 0991a395da64e1c5fbe8732ed11e6be064081d9f')],
-		path: (context, i) => filePath(hash(context, i), ['sha1', 'sha256'], 'stats'),
+		path: path(['sha1', 'sha256'], 'stats'),
 		call: { permission: PERMISSIONS.file, what: "Reading a file's statistics" },
-	}),
-	getRelatedAlerts: entityOperation({
-		resource: 'file',
-		operation: 'getRelatedAlerts',
+	},
+	getRelatedAlerts: {
 		kind: 'list',
 		properties: [hashProperty(SHA1_ONLY, 'e.g. 6532ec91d513acc05f43ee0aa3002599729fd3e1')],
-		path: (context, i) => filePath(hash(context, i), ['sha1'], 'alerts'),
+		path: path(['sha1'], 'alerts'),
 		call: { permission: PERMISSIONS.alertRead, what: "Reading a file's alerts" },
-	}),
-	getRelatedMachines: entityOperation({
-		resource: 'file',
-		operation: 'getRelatedMachines',
+	},
+	getRelatedMachines: {
 		kind: 'list',
 		properties: [hashProperty(SHA1_ONLY, 'e.g. 1e5bc9d7e413ddd7902c2932e418702b84d0cc07')],
-		path: (context, i) => filePath(hash(context, i), ['sha1'], 'machines'),
+		path: path(['sha1'], 'machines'),
 		call: { permission: PERMISSIONS.machineRead, what: "Reading a file's machines" },
-	}),
-};
+	},
+});
 
 export const description: INodeProperties[] = [
 	{

@@ -29,7 +29,7 @@ import { listPage, scanEverything, type ListQuery } from '../../scan/run';
 import { graphIncidentSource, type ScanFilters } from '../../scan/sources';
 import { InvalidInputError, type TransportContext } from '../../transport';
 import { filterDateTime, filterValues } from '../alert/common';
-import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
+import { readCheckedLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
 import { includeAlertsProperty, withIncidentPermission } from './common';
 
 /** Largest `$top` Graph's incident list accepts. */
@@ -244,11 +244,7 @@ export async function execute(
 	itemIndex: number,
 	transport: TransportContext,
 ): Promise<INodeExecutionData[]> {
-	const requested = readLimit(this, itemIndex);
-	const limit = requested === undefined ? undefined : Number(requested);
-	if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-		throw new InvalidInputError(`Limit "${requested}" is not valid. Enter a whole number of 1 or more.`);
-	}
+	const limit = readCheckedLimit(this, itemIndex);
 	const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
 	const includeAlerts = this.getNodeParameter('includeAlerts', itemIndex, false) === true;
 	// Validated before the first request.

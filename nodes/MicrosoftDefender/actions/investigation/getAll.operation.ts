@@ -1,67 +1,59 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
-import { anyOf } from '../../helpers/odata';
+import { allOf, anyOf } from '../../helpers/odata';
 import { splitList, validateDateTime, validateMachineId } from '../../helpers/validation';
-import { InvalidInputError, odataString, type TransportContext } from '../../transport';
+import { InvalidInputError, odataString } from '../../transport';
 import { enumValue, validateAlertId } from '../alert/common';
-import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
+import { getManyOperation } from '../utils';
 import { INVESTIGATION_STATES, listInvestigations } from './common';
 
-const properties: INodeProperties[] = [
-	...returnAllOrLimit,
-	{
-		displayName: 'Filters',
-		name: 'filters',
-		type: 'collection',
-		placeholder: 'Add filter',
-		default: {},
-		options: [
-			{
-				displayName: 'Machine ID',
-				name: 'machineId',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. a69a22debe5f274d8765ea3c368d00762e057b30',
-				description: 'Only investigations of this machine (40 hexadecimal characters)',
-			},
-			{
-				displayName: 'Started After',
-				name: 'startedAfter',
-				type: 'dateTime',
-				default: '',
-				description: 'Only investigations started at or after this time',
-			},
-			{
-				displayName: 'Started Before',
-				name: 'startedBefore',
-				type: 'dateTime',
-				default: '',
-				description: 'Only investigations started before this time',
-			},
-			{
-				displayName: 'State',
-				name: 'states',
-				type: 'multiOptions',
-				options: INVESTIGATION_STATES,
-				default: [],
-				description: 'Only investigations in one of these states',
-			},
-			{
-				displayName: 'Triggering Alert ID',
-				name: 'triggeringAlertId',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. da637139166940871892_-598649278',
-				description: 'Only the investigation this alert triggered',
-			},
-		],
-	},
-];
-
-export const description = updateDisplayOptions(
-	{ show: { resource: ['investigation'], operation: ['getAll'] } },
-	properties,
-);
+const filtersProperty: INodeProperties = {
+	displayName: 'Filters',
+	name: 'filters',
+	type: 'collection',
+	placeholder: 'Add filter',
+	default: {},
+	options: [
+		{
+			displayName: 'Machine ID',
+			name: 'machineId',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. a69a22debe5f274d8765ea3c368d00762e057b30',
+			description: 'Only investigations of this machine (40 hexadecimal characters)',
+		},
+		{
+			displayName: 'Started After',
+			name: 'startedAfter',
+			type: 'dateTime',
+			default: '',
+			description: 'Only investigations started at or after this time',
+		},
+		{
+			displayName: 'Started Before',
+			name: 'startedBefore',
+			type: 'dateTime',
+			default: '',
+			description: 'Only investigations started before this time',
+		},
+		{
+			displayName: 'State',
+			name: 'states',
+			type: 'multiOptions',
+			options: INVESTIGATION_STATES,
+			default: [],
+			description: 'Only investigations in one of these states',
+		},
+		{
+			displayName: 'Triggering Alert ID',
+			name: 'triggeringAlertId',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. da637139166940871892_-598649278',
+			description: 'Only the investigation this alert triggered',
+		},
+	],
+};
 
 /**
  * The chosen states as API values. An unknown one is named with the states' display names: the API value
@@ -90,20 +82,14 @@ export function investigationFilter(filters: IDataObject): string | undefined {
 	}
 	if (filters.startedAfter) clauses.push(`startTime ge ${validateDateTime(filters.startedAfter, 'Started After')}`);
 	if (filters.startedBefore) clauses.push(`startTime lt ${validateDateTime(filters.startedBefore, 'Started Before')}`);
-	const present = clauses.filter((c): c is string => Boolean(c));
-	return present.length ? present.join(' and ') : undefined;
+	return allOf(clauses);
 }
 
-export async function execute(
-	this: IExecuteFunctions,
-	itemIndex: number,
-	transport: TransportContext,
-): Promise<INodeExecutionData[]> {
-	const limit = readLimit(this, itemIndex);
-	if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-		throw new InvalidInputError(`Limit "${limit}" is not valid. Enter a whole number of 1 or more.`);
-	}
-	const filter = investigationFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
+export const { description, execute } = getManyOperation({
+	resource: 'investigation',
+	filters: filtersProperty,
+	filter: investigationFilter,
+	checkLimit: true,
 	// Paged with $top/$skip such that investigations starting meanwhile are neither repeated nor skipped (mdeListStable).
-	return toOutput(this, itemIndex, await listInvestigations(transport, filter, limit));
-}
+	list: listInvestigations,
+});

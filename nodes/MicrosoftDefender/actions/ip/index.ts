@@ -5,8 +5,7 @@
  */
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { entityOperation, ipPath, PERMISSIONS } from '../../helpers/entities';
-import type { Operation } from '../utils';
+import { entityOperations, ipPath, PERMISSIONS, type Related } from '../../helpers/entities';
 
 const ipProperty: INodeProperties = {
 	displayName: 'IP Address',
@@ -17,26 +16,23 @@ const ipProperty: INodeProperties = {
 	placeholder: 'e.g. 10.209.67.177',
 	description: 'IPv4 or IPv6 address',
 };
-const ip = (context: IExecuteFunctions, itemIndex: number): unknown => context.getNodeParameter('ipAddress', itemIndex);
+const path = (suffix: Related) => (context: IExecuteFunctions, itemIndex: number) =>
+	ipPath(context.getNodeParameter('ipAddress', itemIndex), suffix);
 
-export const operations: Record<string, Operation> = {
-	getStatistics: entityOperation({
-		resource: 'ip',
-		operation: 'getStatistics',
+export const operations = entityOperations('ip', {
+	getStatistics: {
 		kind: 'stats',
 		properties: [ipProperty],
-		path: (context, i) => ipPath(ip(context, i), 'stats'),
+		path: path('stats'),
 		call: { permission: PERMISSIONS.ip, what: "Reading an IP address's statistics" },
-	}),
-	getRelatedAlerts: entityOperation({
-		resource: 'ip',
-		operation: 'getRelatedAlerts',
+	},
+	getRelatedAlerts: {
 		kind: 'list',
 		properties: [ipProperty],
-		path: (context, i) => ipPath(ip(context, i), 'alerts'),
+		path: path('alerts'),
 		call: { permission: PERMISSIONS.alertRead, what: "Reading an IP address's alerts" },
-	}),
-};
+	},
+});
 
 export const description: INodeProperties[] = [
 	{

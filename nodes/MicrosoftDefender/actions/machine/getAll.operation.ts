@@ -1,9 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
-import { anyOf } from '../../helpers/odata';
+import { allOf, anyOf } from '../../helpers/odata';
 import { splitList, validateDateTime } from '../../helpers/validation';
-import { InvalidInputError, mdeListStable, odataString, type TransportContext } from '../../transport';
-import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
+import { InvalidInputError, mdeListStable, odataString } from '../../transport';
+import { getManyOperation } from '../utils';
 
 export const HEALTH_STATUSES = [
 	{ name: 'Active', value: 'Active' },
@@ -27,75 +27,70 @@ export const EXPOSURE_LEVELS = [
 	{ name: 'None', value: 'None' },
 ];
 
-const properties: INodeProperties[] = [
-	...returnAllOrLimit,
-	{
-		displayName: 'Filters',
-		name: 'filters',
-		type: 'collection',
-		placeholder: 'Add filter',
-		default: {},
-		options: [
-			{
-				displayName: 'Computer Name Starts With',
-				name: 'computerDnsName',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. desktop-',
-				description: 'Only machines whose computer DNS name starts with this text',
-			},
-			{
-				displayName: 'Exposure Level',
-				name: 'exposureLevel',
-				type: 'multiOptions',
-				options: EXPOSURE_LEVELS,
-				default: [],
-				description: 'Only machines with one of these exposure levels',
-			},
-			{
-				displayName: 'Health Status',
-				name: 'healthStatus',
-				type: 'multiOptions',
-				options: HEALTH_STATUSES,
-				default: [],
-				description: 'Only machines with one of these sensor health states',
-			},
-			{
-				displayName: 'Last Seen After',
-				name: 'lastSeenAfter',
-				type: 'dateTime',
-				default: '',
-				description: 'Only machines that reported after this time',
-			},
-			{
-				displayName: 'OS Platform',
-				name: 'osPlatform',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. Windows11, WindowsServer2022, Linux, macOS',
-				description: 'Only machines on one of these platforms (comma-separated, as Defender names them)',
-			},
-			{
-				displayName: 'Risk Score',
-				name: 'riskScore',
-				type: 'multiOptions',
-				options: RISK_SCORES,
-				default: [],
-				description: 'Only machines with one of these risk scores',
-			},
-			{
-				displayName: 'Tag',
-				name: 'tag',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. VIP',
-				description: 'Only machines carrying this tag',
-			},
-		],
-	},
-];
-
-export const description = updateDisplayOptions({ show: { resource: ['machine'], operation: ['getAll'] } }, properties);
+const filtersProperty: INodeProperties = {
+	displayName: 'Filters',
+	name: 'filters',
+	type: 'collection',
+	placeholder: 'Add filter',
+	default: {},
+	options: [
+		{
+			displayName: 'Computer Name Starts With',
+			name: 'computerDnsName',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. desktop-',
+			description: 'Only machines whose computer DNS name starts with this text',
+		},
+		{
+			displayName: 'Exposure Level',
+			name: 'exposureLevel',
+			type: 'multiOptions',
+			options: EXPOSURE_LEVELS,
+			default: [],
+			description: 'Only machines with one of these exposure levels',
+		},
+		{
+			displayName: 'Health Status',
+			name: 'healthStatus',
+			type: 'multiOptions',
+			options: HEALTH_STATUSES,
+			default: [],
+			description: 'Only machines with one of these sensor health states',
+		},
+		{
+			displayName: 'Last Seen After',
+			name: 'lastSeenAfter',
+			type: 'dateTime',
+			default: '',
+			description: 'Only machines that reported after this time',
+		},
+		{
+			displayName: 'OS Platform',
+			name: 'osPlatform',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. Windows11, WindowsServer2022, Linux, macOS',
+			description: 'Only machines on one of these platforms (comma-separated, as Defender names them)',
+		},
+		{
+			displayName: 'Risk Score',
+			name: 'riskScore',
+			type: 'multiOptions',
+			options: RISK_SCORES,
+			default: [],
+			description: 'Only machines with one of these risk scores',
+		},
+		{
+			displayName: 'Tag',
+			name: 'tag',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. VIP',
+			description: 'Only machines carrying this tag',
+		},
+	],
+};
 
 /** The `$filter` for the chosen filters (reference §3.3: all of these fields are filterable). */
 export function machineFilter(filters: IDataObject): string | undefined {
@@ -117,19 +112,15 @@ export function machineFilter(filters: IDataObject): string | undefined {
 	if (filters.lastSeenAfter) {
 		clauses.push(`lastSeen gt ${validateDateTime(filters.lastSeenAfter, 'Last Seen After')}`);
 	}
-	const present = clauses.filter((c): c is string => Boolean(c));
-	return present.length ? present.join(' and ') : undefined;
+	return allOf(clauses);
 }
 
-export async function execute(
-	this: IExecuteFunctions,
-	itemIndex: number,
-	transport: TransportContext,
-): Promise<INodeExecutionData[]> {
-	const limit = readLimit(this, itemIndex);
-	const filter = machineFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
+export const { description, execute } = getManyOperation({
+	resource: 'machine',
+	filters: filtersProperty,
+	filter: machineFilter,
 	// Paged so that machines added or removed meanwhile are neither repeated nor skipped (see mdeListStable).
 	// Defender answers 404 instead of an empty list when no machine matches ("no recent machines").
-	const machines = await mdeListStable(transport, '/api/machines', { $filter: filter }, { limit, notFoundIsEmpty: true });
-	return toOutput(this, itemIndex, machines);
-}
+	list: async (transport, filter, limit) =>
+		await mdeListStable(transport, '/api/machines', { $filter: filter }, { limit, notFoundIsEmpty: true }),
+});

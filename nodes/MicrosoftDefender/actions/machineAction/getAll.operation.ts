@@ -1,72 +1,59 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
+import { allOf, anyOf } from '../../helpers/odata';
 import { requireText, validateDateTime, validateMachineId } from '../../helpers/validation';
-import { mdeListStable, odataString, type TransportContext } from '../../transport';
-import { readLimit, returnAllOrLimit, toOutput, updateDisplayOptions } from '../utils';
+import { mdeListStable, odataString } from '../../transport';
+import { getManyOperation } from '../utils';
 import { MACHINE_ACTION_STATUS_OPTIONS, MACHINE_ACTION_TYPE_OPTIONS } from './shared';
 
-const properties: INodeProperties[] = [
-	...returnAllOrLimit,
-	{
-		displayName: 'Filters',
-		name: 'filters',
-		type: 'collection',
-		placeholder: 'Add filter',
-		default: {},
-		options: [
-			{
-				displayName: 'Created After',
-				name: 'createdAfter',
-				type: 'dateTime',
-				default: '',
-				description: 'Only actions requested after this time',
-			},
-			{
-				displayName: 'Machine ID',
-				name: 'machineId',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. 7b1f4967d9728e5aa3c06a9e617a22a4a5a17378',
-				description: 'Only actions on this machine (40 hexadecimal characters)',
-			},
-			{
-				displayName: 'Requestor',
-				name: 'requestor',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. analyst@contoso.com',
-				description: 'Only actions requested by this user or app',
-			},
-			{
-				displayName: 'Status',
-				name: 'status',
-				type: 'multiOptions',
-				options: MACHINE_ACTION_STATUS_OPTIONS,
-				default: [],
-				description: 'Only actions in one of these states',
-			},
-			{
-				displayName: 'Type',
-				name: 'type',
-				type: 'multiOptions',
-				options: MACHINE_ACTION_TYPE_OPTIONS,
-				default: [],
-				description: 'Only actions of one of these types',
-			},
-		],
-	},
-];
-
-export const description = updateDisplayOptions(
-	{ show: { resource: ['machineAction'], operation: ['getAll'] } },
-	properties,
-);
-
-function anyOf(field: string, values: string[]): string | undefined {
-	if (!values.length) return undefined;
-	const clause = values.map((v) => `${field} eq ${odataString(v)}`).join(' or ');
-	return values.length > 1 ? `(${clause})` : clause;
-}
+const filtersProperty: INodeProperties = {
+	displayName: 'Filters',
+	name: 'filters',
+	type: 'collection',
+	placeholder: 'Add filter',
+	default: {},
+	options: [
+		{
+			displayName: 'Created After',
+			name: 'createdAfter',
+			type: 'dateTime',
+			default: '',
+			description: 'Only actions requested after this time',
+		},
+		{
+			displayName: 'Machine ID',
+			name: 'machineId',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. 7b1f4967d9728e5aa3c06a9e617a22a4a5a17378',
+			description: 'Only actions on this machine (40 hexadecimal characters)',
+		},
+		{
+			displayName: 'Requestor',
+			name: 'requestor',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. analyst@contoso.com',
+			description: 'Only actions requested by this user or app',
+		},
+		{
+			displayName: 'Status',
+			name: 'status',
+			type: 'multiOptions',
+			options: MACHINE_ACTION_STATUS_OPTIONS,
+			default: [],
+			description: 'Only actions in one of these states',
+		},
+		{
+			displayName: 'Type',
+			name: 'type',
+			type: 'multiOptions',
+			options: MACHINE_ACTION_TYPE_OPTIONS,
+			default: [],
+			description: 'Only actions of one of these types',
+		},
+	],
+};
 
 /** `$filter` on the fields GET /api/machineactions documents as filterable (reference §3.2). */
 export function machineActionFilter(filters: IDataObject): string | undefined {
@@ -78,18 +65,13 @@ export function machineActionFilter(filters: IDataObject): string | undefined {
 	if (filters.createdAfter) {
 		clauses.push(`creationDateTimeUtc gt ${validateDateTime(filters.createdAfter, 'Created After')}`);
 	}
-	const present = clauses.filter((c): c is string => Boolean(c));
-	return present.length ? present.join(' and ') : undefined;
+	return allOf(clauses);
 }
 
-export async function execute(
-	this: IExecuteFunctions,
-	itemIndex: number,
-	transport: TransportContext,
-): Promise<INodeExecutionData[]> {
-	const limit = readLimit(this, itemIndex);
-	const filter = machineActionFilter(this.getNodeParameter('filters', itemIndex, {}) as IDataObject);
+export const { description, execute } = getManyOperation({
+	resource: 'machineAction',
+	filters: filtersProperty,
+	filter: machineActionFilter,
 	// Paged so that actions added or removed meanwhile are neither repeated nor skipped (see mdeListStable).
-	const actions = await mdeListStable(transport, '/api/machineactions', { $filter: filter }, { limit });
-	return toOutput(this, itemIndex, actions);
-}
+	list: async (transport, filter, limit) => await mdeListStable(transport, '/api/machineactions', { $filter: filter }, { limit }),
+});

@@ -6,8 +6,7 @@
  */
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { entityOperation, PERMISSIONS, userPath } from '../../helpers/entities';
-import type { Operation } from '../utils';
+import { entityOperations, PERMISSIONS, userPath, type Related } from '../../helpers/entities';
 
 const userProperty: INodeProperties = {
 	displayName: 'User Name',
@@ -19,28 +18,25 @@ const userProperty: INodeProperties = {
 	description:
 		"Account name of the user, without domain: for user1@contoso.com, user1. An alert's relatedUser.userName is one.",
 };
-const user = (context: IExecuteFunctions, itemIndex: number): unknown => context.getNodeParameter('userName', itemIndex);
+const path = (suffix: Related) => (context: IExecuteFunctions, itemIndex: number) =>
+	userPath(context.getNodeParameter('userName', itemIndex), suffix);
 
-export const operations: Record<string, Operation> = {
-	getRelatedAlerts: entityOperation({
-		resource: 'user',
-		operation: 'getRelatedAlerts',
+export const operations = entityOperations('user', {
+	getRelatedAlerts: {
 		kind: 'list',
 		properties: [userProperty],
-		path: (context, i) => userPath(user(context, i), 'alerts'),
+		path: path('alerts'),
 		call: { permission: PERMISSIONS.alertRead, what: "Reading a user's alerts" },
-	}),
-	getRelatedMachines: entityOperation({
-		resource: 'user',
-		operation: 'getRelatedMachines',
+	},
+	getRelatedMachines: {
 		kind: 'list',
 		properties: [userProperty],
-		path: (context, i) => userPath(user(context, i), 'machines'),
+		path: path('machines'),
 		call: { permission: PERMISSIONS.machineReadWrite, what: "Reading a user's machines" },
 		// Earlier versions of the page answered 404 for an unknown user; the current one an empty set.
 		notFoundIsEmpty: true,
-	}),
-};
+	},
+});
 
 export const description: INodeProperties[] = [
 	{
