@@ -328,6 +328,7 @@ test('the trigger panel shows every parameter with its default, hint and placeho
 		for (const { action } of triggerActions) {
 			await page.locator('[data-test-id="item-iterator-item"]', { hasText: action }).first().waitFor();
 		}
+		await page.waitForTimeout(500); // the panel slides in
 		await shot('00-node-creator');
 		await page.locator('[data-test-id="item-iterator-item"]', { hasText: triggerActions[1].action }).first().click();
 		await page.locator('[data-test-id="ndv"]').waitFor();
