@@ -5,51 +5,18 @@
  * started through the API (lifecycle on the emulator clock, outcomes, unsupported OS), OData on the investigation
  * list, the role each route needs, input errors, the start rate limit, the handles and reset().
  *
- * Requests go through https.request with the emulator CA passed explicitly, as in emulator.test.ts.
+ * Requests go through https.request with the emulator CA passed explicitly (test/helpers/emulatorHttp.ts).
  */
-import * as fs from 'node:fs';
-import * as https from 'node:https';
-
 import { startEmulator, type Emulator } from './emulator';
 import { makeEvidence } from './emulator/data';
 import type { Alert, Evidence, Machine } from './emulator/types';
-
-const MDE_SCOPE = 'https://api.securitycenter.microsoft.com/.default';
-
-interface Res {
-	status: number;
-	// eslint-disable-next-line @typescript-eslint/no-explicit-any
-	json: any;
-}
+import { closeEmulatorConnections, emulatorCall, emulatorToken, MDE_SCOPE, type EmulatorResponse } from './helpers/emulatorHttp';
 
 let emu: Emulator;
-let ca: Buffer;
-const agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
 const tokens = new Map<string, string>();
 
-function call(method: string, urlPath: string, token?: string, json?: unknown): Promise<Res> {
-	const headers: Record<string, string> = {};
-	if (json !== undefined) headers['Content-Type'] = 'application/json';
-	if (token) headers.Authorization = `Bearer ${token}`;
-	return new Promise((resolve, reject) => {
-		const r = https.request(`${emu.url}${urlPath}`, { method, headers, ca, agent }, (res) => {
-			const chunks: Buffer[] = [];
-			res.on('data', (c: Buffer) => chunks.push(c));
-			res.on('end', () => {
-				const text = Buffer.concat(chunks).toString('utf8');
-				let parsed: unknown;
-				try {
-					parsed = text ? JSON.parse(text) : undefined;
-				} catch {
-					parsed = text;
-				}
-				resolve({ status: res.statusCode ?? 0, json: parsed });
-			});
-		});
-		r.on('error', reject);
-		r.end(json === undefined ? undefined : JSON.stringify(json));
-	});
-}
+const call = (method: string, urlPath: string, token?: string, json?: unknown): Promise<EmulatorResponse> =>
+	emulatorCall(emu, method, urlPath, { token, json });
 
 /** An MDE token for a client holding exactly `roles` (default: the default client, every role). */
 async function tokenFor(roles?: string[]): Promise<string> {
@@ -57,26 +24,13 @@ async function tokenFor(roles?: string[]): Promise<string> {
 	const cached = tokens.get(key);
 	if (cached) return cached;
 	const client = roles ? emu.addClient({ roles }) : emu.client;
-	const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, scope: MDE_SCOPE });
-	const token = await new Promise<string>((resolve, reject) => {
-		const r = https.request(
-			`${emu.url}/${emu.tenantId}/oauth2/v2.0/token`,
-			{ method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, ca, agent },
-			(res) => {
-				let body = '';
-				res.on('data', (c: Buffer) => (body += c.toString()));
-				res.on('end', () => resolve(JSON.parse(body).access_token as string));
-			},
-		);
-		r.on('error', reject);
-		r.end(form.toString());
-	});
+	const token = await emulatorToken(emu, client, MDE_SCOPE);
 	tokens.set(key, token);
 	return token;
 }
 
 const api = async (method: string, path: string, json?: unknown) => await call(method, path, await tokenFor(), json);
-const ids = (res: Res): string[] => {
+const ids = (res: EmulatorResponse): string[] => {
 	expect(res.status).toBe(200);
 	return res.json.value.map((v: { id: string }) => v.id);
 };
@@ -107,10 +61,9 @@ function alertOn(machine: Machine | null, hours: number, evidence: (at: string) 
 
 beforeAll(async () => {
 	emu = await startEmulator();
-	ca = fs.readFileSync(emu.caCertPath);
 });
 afterAll(async () => {
-	agent.destroy();
+	closeEmulatorConnections();
 	await emu.close();
 });
 beforeEach(() => emu.reset());

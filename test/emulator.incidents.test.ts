@@ -4,81 +4,30 @@
  * rules, updates and comments (lastUpdateDateTime), roles, the evolvable status, the $expand fault, the handle,
  * the admin API and the demo stream.
  *
- * Requests go through https.request with the emulator CA passed explicitly, as in emulator.test.ts.
+ * Requests go through https.request with the emulator CA passed explicitly (test/helpers/emulatorHttp.ts).
  */
-import * as fs from 'node:fs';
-import * as https from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http';
-
 import { startEmulator, type ApiProfile, type Emulator } from './emulator';
 import { startAlertStream } from './emulator/cli';
+import { closeEmulatorConnections, emulatorCall, emulatorToken, GRAPH_SCOPE, type EmulatorRequest, type EmulatorResponse } from './helpers/emulatorHttp';
 
-const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const TS7 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/;
 const BASE = '/v1.0/security/incidents';
 const APP = 'n8n Defender emulator app';
 
-interface Res {
-	status: number;
-	headers: IncomingHttpHeaders;
-	// eslint-disable-next-line @typescript-eslint/no-explicit-any
-	json: any;
-}
-
 let emu: Emulator;
-let ca: Buffer;
 let graph: string;
-const agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
 
-function call(method: string, urlPath: string, req: { token?: string; json?: unknown; headers?: Record<string, string> } = {}): Promise<Res> {
-	const headers: Record<string, string> = { ...req.headers };
-	let payload: string | undefined;
-	if (req.json !== undefined) {
-		payload = JSON.stringify(req.json);
-		headers['Content-Type'] = 'application/json';
-	}
-	if (req.token) headers.Authorization = `Bearer ${req.token}`;
-	return new Promise((resolve, reject) => {
-		const r = https.request(`${emu.url}${urlPath}`, { method, headers, ca, agent }, (res) => {
-			const chunks: Buffer[] = [];
-			res.on('data', (c: Buffer) => chunks.push(c));
-			res.on('end', () => {
-				const text = Buffer.concat(chunks).toString('utf8');
-				let json: unknown;
-				try {
-					json = text ? JSON.parse(text) : undefined;
-				} catch {
-					json = undefined;
-				}
-				resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
-			});
-		});
-		r.on('error', reject);
-		r.end(payload);
-	});
-}
+const call = (method: string, urlPath: string, req: EmulatorRequest = {}): Promise<EmulatorResponse> => emulatorCall(emu, method, urlPath, req);
 
 const q = (params: Record<string, string | number>): string =>
 	'?' + Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
 
-/** A Graph token by client credentials (the token endpoint reads a form). */
-function tokenFor(client = emu.client): Promise<string> {
-	const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, scope: GRAPH_SCOPE });
-	return new Promise((resolve, reject) => {
-		const headers = { 'Content-Type': 'application/x-www-form-urlencoded' };
-		const r = https.request(`${emu.url}/${emu.tenantId}/oauth2/v2.0/token`, { method: 'POST', headers, ca, agent }, (res) => {
-			let body = '';
-			res.on('data', (c: Buffer) => (body += c.toString()));
-			res.on('end', () => resolve(JSON.parse(body).access_token as string));
-		});
-		r.on('error', reject);
-		r.end(form.toString());
-	});
-}
+/** A Graph token by client credentials. */
+const tokenFor = (client = emu.client): Promise<string> => emulatorToken(emu, client, GRAPH_SCOPE);
 
 const gapi = (method: string, p: string, json?: unknown, headers?: Record<string, string>) => call(method, p, { token: graph, json, headers });
 const list = (params: Record<string, string | number> = {}, headers?: Record<string, string>) => gapi('GET', `${BASE}${q(params)}`, undefined, headers);
-const idsOf = (res: Res): string[] => {
+const idsOf = (res: EmulatorResponse): string[] => {
 	expect(res.status).toBe(200);
 	return res.json.value.map((i: { id: string }) => i.id);
 };
@@ -91,11 +40,10 @@ const alert = (incidentId: number | null, at: string, extra: Record<string, unkn
 
 beforeAll(async () => {
 	emu = await startEmulator();
-	ca = fs.readFileSync(emu.caCertPath);
 	graph = await tokenFor();
 });
 afterAll(async () => {
-	agent.destroy();
+	closeEmulatorConnections();
 	await emu.close();
 });
 beforeEach(() => emu.reset());

@@ -6,63 +6,17 @@
  * get-software.md, get-all-recommendations.md, get-assessment-software-vulnerabilities.md and the pages named in
  * tvm.ts (MicrosoftDocs/defender-docs, defender-endpoint/api/).
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import * as https from 'node:https';
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 
 import { startEmulator, type Emulator, type Machine } from './emulator';
-
-const MDE_SCOPE = 'https://api.securitycenter.microsoft.com/.default';
-
-interface Res {
-	status: number;
-	headers: IncomingHttpHeaders;
-	body: Buffer;
-	// eslint-disable-next-line @typescript-eslint/no-explicit-any
-	json: any;
-}
+import { closeEmulatorConnections, emulatorCall, emulatorToken, MDE_SCOPE, type EmulatorRequest, type EmulatorResponse } from './helpers/emulatorHttp';
 
 let emu: Emulator;
-let ca: Buffer;
 let token: string;
-const agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
 
-function call(method: string, urlPath: string, options: { token?: string; form?: Record<string, string> } = {}): Promise<Res> {
-	const headers: Record<string, string> = {};
-	let payload: string | undefined;
-	if (options.form) {
-		payload = new URLSearchParams(options.form).toString();
-		headers['Content-Type'] = 'application/x-www-form-urlencoded';
-	}
-	if (options.token) headers.Authorization = `Bearer ${options.token}`;
-	return new Promise((resolve, reject) => {
-		const r = https.request(`${emu.url}${urlPath}`, { method, headers, ca, agent }, (res) => {
-			const chunks: Buffer[] = [];
-			res.on('data', (c: Buffer) => chunks.push(c));
-			res.on('end', () => {
-				const body = Buffer.concat(chunks);
-				let json: unknown;
-				try {
-					json = body.length && /json/.test(String(res.headers['content-type'])) ? JSON.parse(body.toString('utf8')) : undefined;
-				} catch {
-					json = undefined;
-				}
-				resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
-			});
-		});
-		r.on('error', reject);
-		r.end(payload);
-	});
-}
-
-async function tokenFor(client = emu.client): Promise<string> {
-	const res = await call('POST', `/${emu.tenantId}/oauth2/v2.0/token`, {
-		form: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, scope: MDE_SCOPE },
-	});
-	expect(res.status).toBe(200);
-	return res.json.access_token as string;
-}
+const call = (method: string, urlPath: string, options: EmulatorRequest = {}): Promise<EmulatorResponse> =>
+	emulatorCall(emu, method, urlPath, options);
+const tokenFor = (client = emu.client): Promise<string> => emulatorToken(emu, client, MDE_SCOPE);
 
 const get = (p: string, t = token) => call('GET', p, { token: t });
 const q = (filter: string) => encodeURIComponent(filter);
@@ -73,12 +27,11 @@ const withoutContext = (body: Record<string, unknown>) => {
 
 beforeAll(async () => {
 	emu = await startEmulator();
-	ca = fs.readFileSync(emu.caCertPath);
 	token = await tokenFor();
 });
 
 afterAll(async () => {
-	agent.destroy();
+	closeEmulatorConnections();
 	await emu?.close();
 });
 
