@@ -82,6 +82,14 @@ function installCommunityPackage(userFolder, tarball) {
 	});
 }
 
+/** n8n 2.x settings that keep poll cursors in `poller_state` and schedule polls with the durable scheduler. */
+const DURABLE_CURSORS_ENV = {
+	N8N_POLLER_DURABLE_CURSORS_ENABLED: 'true',
+	N8N_SCHEDULER_ENABLED: 'true',
+	N8N_SCHEDULER_POLL_TRIGGERS_ENABLED: 'true',
+	N8N_USE_WORKFLOW_PUBLICATION_SERVICE: 'true',
+};
+
 function n8nEnv(n8n, options) {
 	const env = { ...process.env };
 	// Inherited test-runner variables (jest sets NODE_ENV=test) and n8n settings (database, queue) change n8n's
@@ -314,6 +322,7 @@ function queryDatabase(n8n, userFolder, sql) {
 }
 
 module.exports = {
+	DURABLE_CURSORS_ENV,
 	n8nEnv,
 	queryDatabase,
 	PACKAGE_NAME,

@@ -18,12 +18,7 @@ const demo = require('../../scripts/demo-workflow');
 
 type Json = Record<string, any>;
 
-const DURABLE_ENV = {
-	N8N_POLLER_DURABLE_CURSORS_ENABLED: 'true',
-	N8N_SCHEDULER_ENABLED: 'true',
-	N8N_SCHEDULER_POLL_TRIGGERS_ENABLED: 'true',
-	N8N_USE_WORKFLOW_PUBLICATION_SERVICE: 'true',
-};
+const DURABLE_ENV: Record<string, string> = harness.DURABLE_CURSORS_ENV;
 const OWNER = { email: 'owner@example.com', firstName: 'Sam', lastName: 'Soc', password: 'E2e-password-1' };
 
 let n8nPaths: Json;

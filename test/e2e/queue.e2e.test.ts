@@ -27,16 +27,13 @@ import { startEmulator, type Emulator } from '../emulator';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const q = require('../../scripts/queue-harness');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
+const harness = require('../../scripts/n8n-harness');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const demo = require('../../scripts/demo-workflow');
 
 type Json = Record<string, any>;
 
-const DURABLE_ENV = {
-	N8N_POLLER_DURABLE_CURSORS_ENABLED: 'true',
-	N8N_SCHEDULER_ENABLED: 'true',
-	N8N_SCHEDULER_POLL_TRIGGERS_ENABLED: 'true',
-	N8N_USE_WORKFLOW_PUBLICATION_SERVICE: 'true',
-};
+const DURABLE_ENV: Record<string, string> = harness.DURABLE_CURSORS_ENV;
 const OWNER = { email: 'owner@example.com', firstName: 'Sam', lastName: 'Soc', password: 'E2e-password-1' };
 const TRIGGER = 'Defender Alerts';
 const SCAN_NODE = 'Run Antivirus Scan';

@@ -51,9 +51,8 @@ function loadDescription(file: string, exportName: string): INodeTypeDescription
 
 /** The parameters n8n shows for these values (defaults filled in), top level, in description order. */
 function visibleParameters(description: INodeTypeDescription, values: INodeParameters, typeVersion: number): INodeProperties[] {
-	const node = { typeVersion } as never;
-	const all = NodeHelpers.getNodeParameters(description.properties, values, true, false, node, description) ?? {};
-	return description.properties.filter((p) => NodeHelpers.displayParameter(all, p, node, description));
+	const all = nodeValues(description, values, typeVersion);
+	return description.properties.filter((p) => NodeHelpers.displayParameter(all, p, { typeVersion } as never, description));
 }
 
 function resourceName(value: string): string {
@@ -453,7 +452,6 @@ test('the credential: Test says the roles granted; a wrong secret gives the one-
 		await page.goto(`${n8n.url}/home/credentials`);
 		await page.getByText('Microsoft Defender (emulator)').first().click();
 		const modal = page.locator('[data-test-id="editCredential-modal"]');
-		await expect(modal.getByText('Connection tested successfully').isVisible()).resolves.toBe(false).catch(() => undefined);
 		await modal.getByText('Connection tested successfully').waitFor({ timeout: 30_000 });
 		await until('the credential test', () => testResponses.length, (n) => n > 0);
 		const ok = testResponses[testResponses.length - 1].data;
